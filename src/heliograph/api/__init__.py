@@ -1,0 +1,1 @@
+"""The HTTP layer: thin routers that parse, call one domain or storage function, and answer."""

@@ -1,0 +1,56 @@
+"""FastAPI dependencies: the store, the ingest pipeline and the caller's organization."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from heliograph.domain.keys import hash_api_key
+from heliograph.domain.pricing import PriceTable
+from heliograph.errors import Unauthorized
+from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.storage.base import Store
+
+__all__ = ["CurrentOrg", "PipelineDep", "PricesDep", "StoreDep", "org_for_bearer"]
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _pipeline(request: Request) -> IngestPipeline:
+    pipeline: IngestPipeline = request.app.state.pipeline
+    return pipeline
+
+
+def _prices(request: Request) -> PriceTable:
+    prices: PriceTable = request.app.state.prices
+    return prices
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+PipelineDep = Annotated[IngestPipeline, Depends(_pipeline)]
+PricesDep = Annotated[PriceTable, Depends(_prices)]
+
+
+async def org_for_bearer(store: Store, header: str | None) -> str:
+    """The organization of `Bearer <key>`; Unauthorized when the key is missing, unknown or revoked."""
+    if not header:
+        raise Unauthorized("Missing API key: send the header 'Authorization: Bearer <key>'")
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("Malformed Authorization header: expected 'Bearer <key>'")
+    # Only the SHA-256 of a key is stored; the lookup is by hash, so no key is ever compared in SQL.
+    org_id = await store.org_for_key_hash(hash_api_key(key.strip()))
+    if org_id is None:
+        raise Unauthorized("Invalid API key")
+    return org_id
+
+
+async def _current_org(request: Request, store: StoreDep) -> str:
+    return await org_for_bearer(store, request.headers.get("authorization"))
+
+
+CurrentOrg = Annotated[str, Depends(_current_org)]

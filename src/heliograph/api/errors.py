@@ -1,0 +1,42 @@
+"""Maps domain errors and schema failures to the spec's status codes inside the one envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from heliograph.errors import HeliographError, Unavailable
+
+__all__ = ["install_error_handlers"]
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = "1"
+
+
+def _envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"data": None, "error": message}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers; every failure answers `{"data": null, "error": "<message>"}`."""
+
+    @app.exception_handler(HeliographError)
+    async def _domain_error(_request: Request, exc: HeliographError) -> JSONResponse:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, Unavailable) else None
+        return _envelope(exc.status_code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
+            problems.append(f"{where}: {error['msg']}")
+        return _envelope(422, "Validation failed: " + "; ".join(problems))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return _envelope(exc.status_code, str(exc.detail))

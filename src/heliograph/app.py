@@ -1,0 +1,56 @@
+"""The application factory: `create_app(settings)` builds everything inside the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from heliograph import __version__
+from heliograph.api.errors import install_error_handlers
+from heliograph.api.limits import BodySizeLimit
+from heliograph.api.routes import health, ingest, requests, sessions
+from heliograph.config import Settings
+from heliograph.domain.pricing import PriceTable
+from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage.sql.store import SqlStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """Build the ASGI app; the store, pipeline and price table come to life in its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SqlStore.from_url(settings.database_url)
+        if migrate:
+            await upgrade_to_head(store.engines.writer)
+        pipeline = IngestPipeline(
+            store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
+        )
+        app.state.store, app.state.pipeline, app.state.prices = store, pipeline, PriceTable.load_default()
+        pipeline.start()
+        try:
+            yield
+        finally:
+            # In-flight log calls are already answered or waiting on their batch: finish them first.
+            await pipeline.stop()
+            await store.close()
+
+    app = FastAPI(
+        title="Heliograph",
+        version=__version__,
+        summary="Self-hostable LLM observability, wire-compatible with Helicone's logging and sessions API.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for router in (health.router, ingest.router, sessions.router, requests.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,48 @@
+"""What every command shares: settings with command-line overrides, and an open, migrated store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from heliograph.config import Settings
+from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage.sql.store import SqlStore
+
+__all__ = ["DatabaseUrlOption", "err", "open_store", "settings_with"]
+
+err = Console(stderr=True)
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="sqlite:///path.db or postgresql://user@host:port/db [env HELIOGRAPH_DATABASE_URL]",
+    ),
+]
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """Settings from the environment, with the options given on the command line winning."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for error in exc.errors():
+            err.print(f"[red]Configuration error:[/red] {error['msg']}")
+        raise typer.Exit(2) from None
+
+
+@asynccontextmanager
+async def open_store(database_url: str) -> AsyncIterator[SqlStore]:
+    """A store on `database_url` with the schema brought up to date."""
+    store = SqlStore.from_url(database_url)
+    try:
+        await upgrade_to_head(store.engines.writer)
+        yield store
+    finally:
+        await store.close()

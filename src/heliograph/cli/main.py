@@ -1,0 +1,83 @@
+"""`heliograph`: serve, migrate and manage keys."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from heliograph.app import create_app
+from heliograph.cli import keys
+from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
+from heliograph.domain.keys import hash_api_key
+
+app = typer.Typer(
+    help="Heliograph: self-hostable LLM observability, wire-compatible with Helicone.", no_args_is_help=True
+)
+app.add_typer(keys.app, name="keys")
+
+
+@app.command()
+def migrate(database_url: DatabaseUrlOption = None) -> None:
+    """Create or upgrade the database schema."""
+    settings = settings_with(database_url=database_url)
+
+    async def run() -> None:
+        async with open_store(settings.database_url):
+            pass
+
+    asyncio.run(run())
+    err.print("Database is up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address [env HELIOGRAPH_HOST, default 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env HELIOGRAPH_PORT, default 8585]")] = None,
+    database_url: DatabaseUrlOption = None,
+    ready_key: Annotated[
+        Path | None,
+        typer.Option(help="Keep a ready API key for organization 'default' in this file (for local use)."),
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
+) -> None:
+    """Apply migrations and serve the API."""
+    settings = settings_with(host=host, port=port, database_url=database_url)
+    asyncio.run(_migrate(settings.database_url))
+    base = f"http://{settings.host}:{settings.port}"
+    if ready_key is not None:
+        key = asyncio.run(_ready_key(settings.database_url, ready_key))
+        err.print(f"API key (organization 'default', kept in {ready_key}):\n  [bold]{key}[/bold]")
+    err.print(f"Heliograph {base}  ·  API docs {base}/docs  ·  database {settings.database_url}")
+    uvicorn.run(
+        create_app(settings, migrate=False),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=access_log,
+        server_header=False,
+    )
+
+
+async def _migrate(database_url: str) -> None:
+    async with open_store(database_url):
+        pass
+
+
+async def _ready_key(database_url: str, path: Path) -> str:
+    """The key in `path` if it is still active, else a new one written there (mode 0600)."""
+    if path.exists():
+        key = path.read_text().strip()
+        async with open_store(database_url) as store:
+            if await store.org_for_key_hash(hash_api_key(key)) is not None:
+                return key
+    key = await keys.create_key(database_url, org="default", name="ready key")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key

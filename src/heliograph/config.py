@@ -1,0 +1,58 @@
+"""Typed settings, read from `HELIOGRAPH_*` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///.heliograph/heliograph.db"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; each field is one `HELIOGRAPH_<NAME>` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="HELIOGRAPH_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="Where data lives: `sqlite:///path/to.db` or `postgresql://user@host:port/db`.",
+    )
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8585, ge=1, le=65535, description="Port the server listens on.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger bodies get 413."
+    )
+    ingest_queue_size: int = Field(
+        10_000, ge=1, description="Records waiting for commit before ingestion answers 503."
+    )
+    ingest_batch_size: int = Field(500, ge=1, description="Most records written in one transaction.")
+    log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(
+            ("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgresql+asyncpg:", "postgres:")
+        ):
+            raise ValueError(
+                "HELIOGRAPH_DATABASE_URL must start with sqlite:/// or postgresql:// "
+                f"(got {value.split(':', 1)[0]!r})"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("HELIOGRAPH_LOG_LEVEL must be one of debug, info, warning, error")
+        return value.lower()
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file this configuration points at, or None for other databases."""
+        if not self.database_url.startswith("sqlite"):
+            return None
+        return Path(self.database_url.split(":///", 1)[1])

@@ -1,0 +1,1 @@
+"""Domain logic: token usage extraction and cost computation."""

@@ -1,0 +1,43 @@
+"""Errors the domain and storage layers raise; the HTTP layer maps each to a status code.
+
+HeliographError
+├── InvalidInput          400  a value a person can correct (message says which)
+├── Unauthorized          401  missing, unknown or revoked API key
+├── NotFound              404  absent, or belonging to another organization
+├── PayloadTooLarge       413  body over the configured limit
+└── Unavailable           503  the store or the ingest queue cannot take work now
+"""
+
+from __future__ import annotations
+
+__all__ = ["HeliographError", "InvalidInput", "NotFound", "PayloadTooLarge", "Unauthorized", "Unavailable"]
+
+
+class HeliographError(Exception):
+    """Base of every error with a message meant for the API caller."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(HeliographError):
+    status_code = 400
+
+
+class Unauthorized(HeliographError):
+    status_code = 401
+
+
+class NotFound(HeliographError):
+    status_code = 404
+
+
+class PayloadTooLarge(HeliographError):
+    status_code = 413
+
+
+class Unavailable(HeliographError):
+    status_code = 503

@@ -1,0 +1,1 @@
+"""Ingestion: validate logged calls, queue them, and commit them in shared batches."""

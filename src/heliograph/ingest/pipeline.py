@@ -1,0 +1,115 @@
+"""Group commit: many concurrent log calls share one transaction, and each is answered after it.
+
+Each call puts its record on a bounded queue and waits on a future. One writer task takes
+everything queued (up to `batch_size`), writes it in one transaction and resolves every future.
+A full queue answers 503 at once rather than letting memory grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+from heliograph.domain.records import RequestRecord
+from heliograph.errors import Unavailable
+from heliograph.storage.base import Store
+
+__all__ = ["IngestPipeline"]
+
+log = logging.getLogger(__name__)
+
+_STOP: Final = object()
+_Item = tuple[RequestRecord, "asyncio.Future[None]"]
+
+
+class IngestPipeline:
+    """Bounded queue plus a single writer task that commits records in batches.
+
+    Parameters:
+        store: where batches are written.
+        queue_size: records that may wait for a commit before `submit` answers Unavailable.
+        batch_size: most records written in one transaction.
+    """
+
+    def __init__(self, store: Store, *, queue_size: int, batch_size: int) -> None:
+        self._store = store
+        self._queue: asyncio.Queue[_Item | object] = asyncio.Queue(maxsize=queue_size)
+        self._batch_size = batch_size
+        self._writer: asyncio.Task[None] | None = None
+        self.committed = 0
+        self.failed = 0
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._run(), name="heliograph-ingest-writer")
+
+    async def stop(self) -> None:
+        """Write everything already queued, then end the writer."""
+        if self._writer is None:
+            return
+        await self._queue.put(_STOP)
+        await self._writer
+        self._writer = None
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, record: RequestRecord) -> None:
+        """Return once `record` is committed; raise Unavailable if it cannot be taken or written."""
+        if self._writer is None:
+            raise Unavailable("Ingestion is not running; retry shortly")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait((record, future))
+        except asyncio.QueueFull:
+            raise Unavailable("Ingestion queue is full; retry shortly") from None
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            if first is _STOP:
+                return
+            batch: list[_Item] = [first]  # type: ignore[list-item]
+            stop_after = False
+            while len(batch) < self._batch_size and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is _STOP:
+                    stop_after = True
+                    break
+                batch.append(item)  # type: ignore[arg-type]
+            await self._write(batch)
+            if stop_after:
+                return
+
+    async def _write(self, batch: list[_Item]) -> None:
+        try:
+            await self._store.insert_requests([record for record, _ in batch])
+        except Unavailable as exc:  # the database is down or locked: every record waits for a retry
+            log.warning("ingest write failed, database unavailable: %s", exc.message)
+            self.failed += len(batch)
+            _settle(batch, exc)
+            return
+        except Exception as exc:  # the writer must outlive any fault a record provokes
+            if len(batch) > 1:
+                # One bad record must not fail its neighbours: write them one by one.
+                for item in batch:
+                    await self._write([item])
+                return
+            log.warning("ingest write failed: %s", type(exc).__name__)
+            self.failed += 1
+            _settle(batch, Unavailable("The database could not store this request; retry shortly"))
+            return
+        self.committed += len(batch)
+        _settle(batch, None)
+
+
+def _settle(batch: list[_Item], error: Exception | None) -> None:
+    for _, future in batch:
+        if future.done():  # the caller went away; the record is committed (or not) regardless
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

@@ -1,0 +1,1 @@
+"""Storage: one interface (`Store`) with SQL backends behind it."""

@@ -1,0 +1,109 @@
+"""The storage interface every backend implements, and the rows it returns.
+
+Every call that touches tenant data takes `org_id` as a keyword: another organization's data
+is simply not found. Backends own their query language; nothing above this module sees SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from heliograph.domain.records import RequestRecord
+from heliograph.domain.sessions import SessionQuery
+
+__all__ = ["ApiKeyInfo", "SessionSummary", "Store", "StoredRequest"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    id: str
+    org_id: str
+    org_name: str
+    prefix: str
+    name: str
+    created_at_ms: int
+    revoked_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRequest:
+    record: RequestRecord
+    scores: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session's rollup: every aggregate covers all of its requests."""
+
+    session_id: str
+    name: str
+    first_request_id: str
+    created_at_ms: int
+    latest_request_created_at_ms: int
+    request_count: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_nano_usd: int
+    latency_sum_ms: int
+    feedback: bool | None
+    user_ids: list[str]
+
+    @property
+    def avg_latency_ms(self) -> float:
+        return self.latency_sum_ms / self.request_count if self.request_count else 0.0
+
+
+class Store(Protocol):
+    """What the domain, API and ingest layers need from a database."""
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+
+    async def close(self) -> None: ...
+
+    # Organizations and keys
+    async def ensure_org(self, *, name: str) -> str:
+        """The id of the organization called `name`, created if missing."""
+
+    async def add_api_key(self, *, org_id: str, key_hash: str, prefix: str, name: str) -> ApiKeyInfo: ...
+
+    async def list_api_keys(self, *, org_name: str | None = None) -> list[ApiKeyInfo]: ...
+
+    async def revoke_api_key(self, *, key_id: str) -> bool:
+        """Revoke by id or display prefix; False when nothing matched."""
+
+    async def org_for_key_hash(self, key_hash: str) -> str | None:
+        """The organization of an active key, or None."""
+
+    # Ingestion
+    async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
+        """Store a batch in one transaction with its properties and session rollups.
+
+        A record whose (org, request id) is already stored is skipped, so client retries are safe.
+        """
+
+    # Requests
+    async def get_request(self, *, org_id: str, request_id: str) -> StoredRequest | None: ...
+
+    async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
+        """Upsert one property; False when the request is not found."""
+
+    async def set_request_scores(self, *, org_id: str, request_id: str, values: Mapping[str, int]) -> bool:
+        """Upsert scores; False when the request is not found."""
+
+    # Sessions
+    async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
+        """Set (or with None clear) the feedback of a session on its first request.
+
+        Returns that request's id, or None when the session has no request in this organization.
+        """
+
+    async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None: ...
+
+    async def session_requests(self, *, org_id: str, session_id: str) -> list[StoredRequest]:
+        """All requests of a session, oldest first (ties broken by request id)."""
+
+    async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]: ...

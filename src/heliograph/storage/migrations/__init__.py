@@ -1,0 +1,1 @@
+"""Alembic migrations for the SQL backend, and the function that applies them."""

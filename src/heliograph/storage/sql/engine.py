@@ -1,0 +1,99 @@
+"""Database engines: URL forms, SQLite pragmas and the one-writer rule.
+
+SQLite allows one writer at a time. Heliograph gives it exactly one: a writer engine with a single
+pooled connection whose transactions start with BEGIN IMMEDIATE, so a write never fails half-way
+on a lock upgrade. Readers use their own pool and, under WAL, never block the writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from heliograph.storage.sql.dialect import Dialect, dialect_of
+
+__all__ = ["Engines", "async_url", "create_engines"]
+
+# WAL lets readers run while the writer commits.
+# synchronous=FULL fsyncs the WAL at every commit: an acknowledged write survives power loss, and
+# group commit amortises the fsync over a whole batch.
+# busy_timeout makes a second process (the CLI, a migration) wait for the lock instead of failing.
+# case_sensitive_like makes LIKE behave as on PostgreSQL; ILIKE is compiled to lower() LIKE lower().
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA case_sensitive_like=ON",
+)
+SQLITE_READER_POOL_SIZE = 4
+POSTGRES_POOL_SIZE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """The engines of one database: `writer` for transactions that write, `reader` for queries."""
+
+    dialect: Dialect
+    reader: AsyncEngine
+    writer: AsyncEngine
+
+    async def dispose(self) -> None:
+        await self.reader.dispose()
+        if self.writer is not self.reader:
+            await self.writer.dispose()
+
+
+def async_url(url: str) -> str:
+    """Turn `sqlite:///x.db` or `postgresql://...` into the async driver form SQLAlchemy needs."""
+    scheme, _, rest = url.partition("://")
+    match dialect_of(url):
+        case "sqlite":
+            return f"sqlite+aiosqlite://{rest}"
+        case "postgresql":
+            return f"postgresql+asyncpg://{rest}"
+    raise AssertionError(scheme)
+
+
+def create_engines(url: str) -> Engines:
+    """Build the engines for `url`; for SQLite, create the file's folder if needed."""
+    dialect = dialect_of(url)
+    if dialect == "sqlite":
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        writer = _sqlite_engine(url, pool_size=1, begin="BEGIN IMMEDIATE")
+        reader = _sqlite_engine(url, pool_size=SQLITE_READER_POOL_SIZE, begin="BEGIN")
+        return Engines(dialect, reader=reader, writer=writer)
+    engine = create_async_engine(
+        async_url(url),
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_POOL_SIZE,
+        pool_pre_ping=True,
+        # JIT compilation costs more than it saves on short OLTP queries.
+        connect_args={"server_settings": {"jit": "off"}},
+    )
+    return Engines(dialect, reader=engine, writer=engine)
+
+
+def _sqlite_engine(url: str, *, pool_size: int, begin: str) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=0)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module so that BEGIN is ours to choose.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine

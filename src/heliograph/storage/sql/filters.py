@@ -1,0 +1,175 @@
+"""Compiles a parsed filter tree (domain.filters) to SQLAlchemy conditions with bound parameters.
+
+Request-level leaves test one request; on a session query they become "the session has a request
+that matches". Session-level leaves test the session rollup. `and`/`or` keep their plain meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from heliograph.domain.filters import REQUEST_TABLE, Branch, FilterNode, Leaf
+from heliograph.domain.records import FEEDBACK_KEY
+from heliograph.storage.sql.schema import (
+    properties,
+    property_value_prefix,
+    requests,
+    scores,
+    session_tags,
+    sessions,
+)
+
+__all__ = ["escape_like", "session_condition"]
+
+Column = sa.ColumnElement[Any]
+Condition = sa.ColumnElement[bool]
+
+_NEGATED = {"not-equals": "equals", "not-contains": "contains"}
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so `text` matches literally (use with escape='\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+OPERATOR_SQL: dict[str, Callable[[Column, Any], Condition]] = {
+    "equals": lambda column, value: column == value,
+    "not-equals": lambda column, value: column != value,
+    "like": lambda column, value: column.like(value),
+    "ilike": lambda column, value: column.ilike(value),
+    "contains": lambda column, value: column.ilike(f"%{escape_like(value)}%", escape="\\"),
+    "not-contains": lambda column, value: ~column.ilike(f"%{escape_like(value)}%", escape="\\"),
+    "gt": lambda column, value: column > value,
+    "gte": lambda column, value: column >= value,
+    "lt": lambda column, value: column < value,
+    "lte": lambda column, value: column <= value,
+}
+
+_REQUEST_COLUMNS: dict[str, Column] = {
+    "model": requests.c.model,
+    "provider": requests.c.provider,
+    "user_id": sa.func.coalesce(requests.c.user_id, ""),
+    "request_id": requests.c.request_id,
+    "status": requests.c.status,
+    "latency": requests.c.latency_ms,
+    "time_to_first_token": requests.c.time_to_first_token_ms,
+    "prompt_tokens": requests.c.prompt_tokens,
+    "completion_tokens": requests.c.completion_tokens,
+    "total_tokens": requests.c.total_tokens,
+    "cost": requests.c.cost_nano_usd,
+    "request_created_at": requests.c.created_at_ms,
+    "target_url": requests.c.target_url,
+    "request_body": requests.c.request_body,
+    "response_body": requests.c.response_body,
+}
+
+_SESSION_COLUMNS: dict[str, Column] = {
+    "session_session_id": sessions.c.session_id,
+    "session_session_name": sessions.c.name,
+    "session_total_cost": sessions.c.cost_nano_usd,
+    "session_total_tokens": sessions.c.total_tokens,
+    "session_prompt_tokens": sessions.c.prompt_tokens,
+    "session_completion_tokens": sessions.c.completion_tokens,
+    "session_total_requests": sessions.c.request_count,
+    "session_created_at": sessions.c.first_created_at_ms,
+    "session_latest_request_created_at": sessions.c.last_created_at_ms,
+}
+
+
+def session_condition(node: FilterNode) -> Condition | None:
+    """The condition on the `sessions` rollup that `node` means, or None for "all sessions"."""
+    if node is None:
+        return None
+    if isinstance(node, Branch):
+        parts = [c for c in (session_condition(node.left), session_condition(node.right)) if c is not None]
+        if len(parts) < 2:
+            # "all" on one side: and-ing with it changes nothing, or-ing with it matches everything.
+            return parts[0] if parts and node.operator == "and" else None
+        return sa.and_(*parts) if node.operator == "and" else sa.or_(*parts)
+    if node.field.table == REQUEST_TABLE:
+        return _session_has_request(node)
+    if node.field.name == "session_tag":
+        return _exists_tag(node)
+    return OPERATOR_SQL[node.operator](_SESSION_COLUMNS[node.field.name], node.value)
+
+
+def _session_has_request(leaf: Leaf) -> Condition:
+    is_feedback = leaf.field.name == "properties" and leaf.key == FEEDBACK_KEY
+    if is_feedback and leaf.operator == "equals" and leaf.value in ("0", "1"):
+        # The rollup mirrors the feedback property of the first request (the store updates both
+        # in one transaction), so the headline filter reads one column instead of a join.
+        return sessions.c.feedback == int(leaf.value)
+    match_ = request_condition(leaf)
+    return sa.exists().where(
+        requests.c.org_id == sessions.c.org_id,
+        requests.c.session_id == sessions.c.session_id,
+        match_,
+    )
+
+
+def request_condition(leaf: Leaf) -> Condition:
+    """The condition on one row of `requests` that a request-level leaf means."""
+    name = leaf.field.name
+    if name in ("properties", "property_key"):
+        return _exists_property(leaf)
+    if name in ("scores", "helicone-score-feedback"):
+        key = leaf.key if name == "scores" else "helicone-score-feedback"
+        value = int(leaf.value) if name == "helicone-score-feedback" else leaf.value
+        return _negatable(leaf.operator, lambda op: _exists_score(key, op, value))
+    return OPERATOR_SQL[leaf.operator](_REQUEST_COLUMNS[name], leaf.value)
+
+
+def _negatable(operator: str, positive: Callable[[str], Condition]) -> Condition:
+    """Negative operators on a key-value row mean "no row matches": a missing key is not equal."""
+    if operator in _NEGATED:
+        return ~positive(_NEGATED[operator])
+    return positive(operator)
+
+
+def _exists_property(leaf: Leaf) -> Condition:
+    if leaf.field.name == "property_key":
+        return sa.exists().where(
+            properties.c.org_id == requests.c.org_id,
+            properties.c.request_id == requests.c.request_id,
+            properties.c.key == leaf.value,
+        )
+
+    def matching(operator: str) -> Condition:
+        value_test = OPERATOR_SQL[operator](properties.c.value, leaf.value)
+        if operator == "equals":
+            value_test = sa.and_(
+                property_value_prefix(properties.c.value)
+                == property_value_prefix(sa.literal(leaf.value, sa.Text)),
+                value_test,
+            )
+        return sa.exists().where(
+            properties.c.org_id == requests.c.org_id,
+            properties.c.request_id == requests.c.request_id,
+            properties.c.key == leaf.key,
+            value_test,
+        )
+
+    return _negatable(leaf.operator, matching)
+
+
+def _exists_score(key: str | None, operator: str, value: Any) -> Condition:
+    return sa.exists().where(
+        scores.c.org_id == requests.c.org_id,
+        scores.c.request_id == requests.c.request_id,
+        scores.c.key == key,
+        OPERATOR_SQL[operator](scores.c.value, value),
+    )
+
+
+def _exists_tag(leaf: Leaf) -> Condition:
+    def matching(operator: str) -> Condition:
+        return sa.exists().where(
+            session_tags.c.org_id == sessions.c.org_id,
+            session_tags.c.session_id == sessions.c.session_id,
+            OPERATOR_SQL[operator](session_tags.c.tag, leaf.value),
+        )
+
+    return _negatable(leaf.operator, matching)

@@ -1,0 +1,160 @@
+"""SQLAlchemy Core tables, shared by SQLite and PostgreSQL (migrations create exactly these).
+
+Times are UTC epoch milliseconds (BigInteger); money is integer nano-USD (USD x 1e9).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "PROPERTY_VALUE_PREFIX_CHARS",
+    "api_keys",
+    "metadata",
+    "organizations",
+    "properties",
+    "property_value_prefix",
+    "requests",
+    "scores",
+    "session_tags",
+    "session_users",
+    "sessions",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ORG_ID = sa.String(36)
+REQUEST_ID = sa.String(36)
+SESSION_ID = sa.String(256)
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", ORG_ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", ORG_ID, sa.ForeignKey("organizations.id"), nullable=False, index=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at_ms", sa.BigInteger, nullable=True),
+)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("request_id", REQUEST_ID, primary_key=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("response_created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("latency_ms", sa.BigInteger, nullable=False),
+    sa.Column("time_to_first_token_ms", sa.BigInteger, nullable=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("request_model", sa.Text, nullable=True),
+    sa.Column("user_id", sa.Text, nullable=True),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cache_write_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost_nano_usd", sa.BigInteger, nullable=False),
+    sa.Column("cost_known", sa.Boolean, nullable=False),
+    sa.Column("target_url", sa.Text, nullable=False),
+    # Denormalised from the Helicone-Session-* properties so a session's requests are one index range.
+    sa.Column("session_id", SESSION_ID, nullable=True),
+    sa.Column("session_path", sa.Text, nullable=True),
+    sa.Column("request_body", sa.Text, nullable=False),
+    sa.Column("response_body", sa.Text, nullable=False),
+    sa.Index("ix_requests_org_created", "org_id", "created_at_ms", "request_id"),
+    sa.Index("ix_requests_org_session", "org_id", "session_id", "created_at_ms", "request_id"),
+)
+
+# Property values may be 4 KiB, more than a PostgreSQL btree entry holds, so the (org, key, value)
+# index covers a prefix of the value; equality filters test the prefix (indexed) and the full value.
+PROPERTY_VALUE_PREFIX_CHARS = 128
+
+
+def property_value_prefix(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """The indexed prefix of a property value; use the same expression in queries to hit the index."""
+    return sa.func.substr(value, 1, PROPERTY_VALUE_PREFIX_CHARS)
+
+
+properties = sa.Table(
+    "properties",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("request_id", REQUEST_ID, primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+sa.Index(
+    "ix_properties_org_key_value",
+    properties.c.org_id,
+    properties.c.key,
+    property_value_prefix(properties.c.value),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("request_id", REQUEST_ID, primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Index("ix_scores_org_key_value", "org_id", "key", "value"),
+)
+
+# One row per session, maintained in the same transaction as its requests (see store.py).
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("session_id", SESSION_ID, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_at_ms", sa.BigInteger, nullable=False),  # created_at of the request that named it
+    sa.Column("first_request_id", REQUEST_ID, nullable=False),
+    sa.Column("first_created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("last_created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("request_count", sa.BigInteger, nullable=False),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost_nano_usd", sa.BigInteger, nullable=False),
+    sa.Column("latency_sum_ms", sa.BigInteger, nullable=False),
+    sa.Column("feedback", sa.SmallInteger, nullable=True),  # 1 positive, 0 negative, NULL none
+    sa.Column("feedback_at_ms", sa.BigInteger, nullable=True),
+    sa.Index("ix_sessions_org_created", "org_id", "first_created_at_ms", "session_id"),
+)
+
+session_users = sa.Table(
+    "session_users",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("session_id", SESSION_ID, primary_key=True),
+    sa.Column("user_id", sa.Text, primary_key=True),
+)
+
+session_tags = sa.Table(
+    "session_tags",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("session_id", SESSION_ID, primary_key=True),
+    sa.Column("tag", sa.Text, nullable=False),
+    sa.Column("tagged_at_ms", sa.BigInteger, nullable=False),
+)
