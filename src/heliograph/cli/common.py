@@ -16,7 +16,7 @@ from heliograph.storage.sql.store import SqlStore
 
 __all__ = ["DatabaseUrlOption", "err", "open_store", "settings_with"]
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -33,7 +33,7 @@ def settings_with(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         for error in exc.errors():
-            err.print(f"[red]Configuration error:[/red] {error['msg']}")
+            err.print(f"[red]Configuration error:[/red] {str(error['msg']).removeprefix('Value error, ')}")
         raise typer.Exit(2) from None
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
 from heliograph.domain.keys import generate_api_key, hash_api_key, key_display_prefix
+from heliograph.storage.base import ApiKeyInfo
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -48,30 +49,24 @@ def list_keys(
     """List keys by prefix (keys themselves are never stored)."""
     settings = settings_with(database_url=database_url)
 
-    async def run() -> list[tuple[str, ...]]:
+    async def run() -> list[ApiKeyInfo]:
         async with open_store(settings.database_url) as store:
-            keys = await store.list_api_keys(org_name=org)
-        return [
-            (
-                k.org_name,
-                k.prefix + "…",
-                k.name,
-                k.id,
-                _when(k.created_at_ms),
-                _when(k.revoked_at_ms) or "active",
-            )
-            for k in keys
-        ]
+            return await store.list_api_keys(org_name=org)
 
-    table = Table("organization", "key", "name", "id", "created", "revoked")
-    for row in asyncio.run(run()):
-        table.add_row(*row)
+    table = Table()
+    table.add_column("key", no_wrap=True)  # the prefix that `keys revoke` takes
+    for column in ("organization", "name", "created", "revoked"):
+        table.add_column(column)
+    for k in asyncio.run(run()):
+        table.add_row(
+            k.prefix + "…", k.org_name, k.name, _when(k.created_at_ms), _when(k.revoked_at_ms) or "active"
+        )
     Console().print(table)
 
 
 @app.command("revoke")
 def revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id, or its prefix as `keys list` shows it.")],
+    key_id: Annotated[str, typer.Argument(help="The key's prefix as `keys list` shows it (or its id).")],
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Revoke a key; requests with it fail from the next call on."""

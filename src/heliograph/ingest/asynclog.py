@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -76,7 +76,11 @@ def parse_async_log(
     request_model = request_model if isinstance(request_model, str) and request_model else None
     model = request_model or usage.model or "unknown"
     override = _cost_override(response.get("cost"))
-    cost = prices.cost(provider=provider, model=model, usage=usage) if override is None else None
+    if override is None:
+        cost = prices.cost(provider=provider, model=model, usage=usage)
+        cost_nano_usd, cost_known = cost.nano_usd, cost.known
+    else:
+        cost_nano_usd, cost_known = override, True
 
     return RequestRecord(
         org_id=org_id,
@@ -94,8 +98,8 @@ def parse_async_log(
         completion_tokens=usage.completion_tokens,
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
-        cost_nano_usd=override if cost is None else cost.nano_usd,
-        cost_known=True if cost is None else cost.known,
+        cost_nano_usd=cost_nano_usd,
+        cost_known=cost_known,
         target_url=url,
         request_body=orjson.dumps(request_json).decode(),
         response_body=text_body if text_body else orjson.dumps(response["json"]).decode(),
@@ -103,7 +107,7 @@ def parse_async_log(
     )
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
 
 

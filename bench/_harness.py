@@ -1,0 +1,226 @@
+"""What the benchmark scripts share: servers on loopback, API keys, RSS sampling, percentiles, output.
+
+Every server is a subprocess started here and stopped here, by its own pid, whatever way the
+script ends (normal exit, exception, Ctrl-C or SIGTERM). Every wait loop has a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+BENCH_DIR = Path(__file__).resolve().parent
+BIN_DIR = Path(sys.executable).parent
+HELIOGRAPH = BIN_DIR / "heliograph"
+LOOPBACK = "127.0.0.1"
+SERVER_START_SECONDS = 60.0
+SERVER_STOP_SECONDS = 20.0
+
+console = Console(highlight=False)
+
+
+# -- process hygiene ---------------------------------------------------------------------------
+
+
+def exit_cleanly_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into SystemExit so that every `finally` (and server stop) runs."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = SERVER_STOP_SECONDS) -> None:
+    """SIGTERM the process we started (by its pid), then SIGKILL it if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server subprocess listening on loopback."""
+
+    name: str
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def heliograph_argv(port: int, database_url: str) -> list[str]:
+    """`heliograph serve` exactly as an operator runs it."""
+    return [str(HELIOGRAPH), "serve", "--host", LOOPBACK, "--port", str(port), "--database-url", database_url]
+
+
+@contextmanager
+def running_server(
+    name: str, argv_for_port: Callable[[int], list[str]], log_dir: Path, *, ready_path: str = "/healthz"
+) -> Iterator[Server]:
+    """Start a server on a free port, wait until `ready_path` answers 200, and stop it on the way out."""
+    port = free_port()
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            argv_for_port(port), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(name, f"http://{LOOPBACK}:{port}", process, log_path)
+    try:
+        _wait_ready(server, ready_path)
+        yield server
+    finally:
+        stop_process(process)
+
+
+def _wait_ready(server: Server, path: str) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(server.base_url + path, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.name} did not answer {path} within {SERVER_START_SECONDS:.0f}s")
+
+
+def create_api_key(database_url: str, org: str) -> str:
+    """A new key for `org` (created if missing) through `heliograph keys create`, as an operator would."""
+    result = subprocess.run(
+        [str(HELIOGRAPH), "keys", "create", "--org", org, "--name", "bench", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"`heliograph keys create` failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+
+class PeakRss:
+    """Polls a process's resident set size in a background thread and keeps the peak."""
+
+    def __init__(self, pid: int, *, interval: float = 0.05, max_seconds: float = 3600.0) -> None:
+        self._process = psutil.Process(pid)
+        self._interval = interval
+        self._max_seconds = max_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
+        self.peak_bytes = 0
+
+    def __enter__(self) -> PeakRss:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sample()
+
+    def sample(self) -> None:
+        with contextlib.suppress(psutil.Error):  # the process has gone: keep what was seen
+            self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self._max_seconds
+        while not self._stop.wait(self._interval) and time.monotonic() < deadline:
+            self.sample()
+
+
+def percentile(samples: Sequence[float], p: float) -> float:
+    """The p-th percentile (0..100) with linear interpolation between closest ranks."""
+    if not samples:
+        return math.nan
+    ordered = sorted(samples)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Latency percentiles in milliseconds."""
+
+    p50: float
+    p95: float
+    p99: float
+    count: int
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Latency:
+        ms = [s * 1000 for s in seconds]
+        return cls(percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), len(ms))
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}x" if denominator else "n/a"
+
+
+def mib(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:.0f} MiB"
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A right-aligned figures table (first column left-aligned)."""
+    table = Table(title=title, title_justify="left")
+    for index, name in enumerate(header):
+        table.add_column(name, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def fail(message: str) -> None:
+    """Say loudly what went wrong and exit non-zero."""
+    console.print(f"[bold red]FAILED:[/bold red] {message}")
+    raise SystemExit(1)

@@ -1,0 +1,229 @@
+"""Single-record ingestion throughput on SQLite: `heliograph serve` against a bare FastAPI baseline.
+
+Both servers get the same load from wrk: 32 keep-alive connections, 2 threads, each request one
+captured async-log body (helicone-helpers' manual logger, bench/data/) with session, path, user and
+property headers, after a short warm-up. Printed: requests/s, p50/p99 latency, non-2xx answers, the
+server's peak RSS, and the heliograph/baseline ratios.
+
+Then the durability check: the rows in `requests` (for the measured run's organization) must equal
+the 2xx answers wrk counted. For that count to be exact, ingest.lua stops sending at the deadline and
+lets every request in flight be answered before wrk ends (see the comment at its top).
+
+Run: `.venv/bin/python bench/ingest.py [--duration 10]` (needs `wrk` on PATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import httpx
+
+from _harness import (
+    BENCH_DIR,
+    PeakRss,
+    Server,
+    console,
+    create_api_key,
+    exit_cleanly_on_signals,
+    fail,
+    heliograph_argv,
+    mib,
+    print_table,
+    ratio,
+    running_server,
+)
+from heliograph.domain.keys import hash_api_key
+
+BODY_PATH = BENCH_DIR / "data" / "manual_logger_body.json"
+LUA_PATH = BENCH_DIR / "ingest.lua"
+SETTLE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What ingest.lua's done() hook reports: exact counts, the load's wall time, wrk's latencies."""
+
+    load_seconds: float
+    requests: int
+    sent: int
+    answered: int
+    ok: int
+    non2xx: int
+    connect_errors: int
+    read_errors: int
+    write_errors: int
+    timeouts: int
+    p50_us: int
+    p99_us: int
+    mean_us: float
+    max_us: int
+
+    @property
+    def rps(self) -> float:
+        return self.answered / self.load_seconds
+
+    @property
+    def unanswered(self) -> int:
+        return self.sent - self.answered
+
+    @property
+    def socket_errors(self) -> int:
+        return self.connect_errors + self.read_errors + self.write_errors + self.timeouts
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One server's measured wrk run and its peak RSS over warm-up and run."""
+
+    result: WrkResult
+    peak_rss: int
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="measured seconds per server (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per server (default 2)")
+    parser.add_argument(
+        "--drain", type=int, default=3, help="seconds wrk waits for in-flight answers (default 3)"
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sessions", type=int, default=1000, help="session ids rotated over (default 1000)")
+    parser.add_argument("--body", type=Path, default=BODY_PATH, help="async-log body to POST")
+    return parser.parse_args()
+
+
+def run_wrk(server: Server, key: str, seconds: int, tag: str, args: argparse.Namespace) -> WrkResult:
+    """`seconds` of load then a drain, all bounded; the result comes from the Lua done() hook."""
+    argv = [
+        *("wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds + args.drain}s"),
+        *("--timeout", "30s", "-s", str(LUA_PATH), f"{server.base_url}/oai/v1/log"),
+        *("--", str(args.body), key, str(args.sessions), tag, str(seconds)),
+    ]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=seconds + args.drain + 60, check=False
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_RESULT "):
+            values = json.loads(line.removeprefix("WRK_RESULT "))
+            return WrkResult(**{f.name: values[f.name] for f in fields(WrkResult)})
+    raise RuntimeError(f"wrk gave no result (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def load(server: Server, warmup_key: str, key: str, args: argparse.Namespace) -> Measured:
+    """Warm up, then measure, sampling the server's RSS throughout."""
+    console.print(f"{server.name}: warm-up {args.warmup}s, then {args.duration}s measured")
+    with PeakRss(server.pid) as rss:
+        run_wrk(server, warmup_key, args.warmup, "warmup", args)
+        result = run_wrk(server, key, args.duration, "measured", args)
+    return Measured(result, rss.peak_bytes)
+
+
+def bench_baseline(args: argparse.Namespace, workdir: Path) -> Measured:
+    def argv(port: int) -> list[str]:
+        return [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+
+    with running_server("baseline", argv, workdir) as server:
+        return load(server, "unused", "unused", args)
+
+
+def bench_heliograph(args: argparse.Namespace, workdir: Path) -> tuple[Measured, int]:
+    """The measured run, and the rows its organization has once the server has settled."""
+    db_path = workdir / "heliograph.db"
+    url = f"sqlite:///{db_path}"
+    warmup_key = create_api_key(url, "bench-ingest-warmup")  # warm-up rows go to another organization
+    key = create_api_key(url, "bench-ingest")
+    with running_server("heliograph", lambda port: heliograph_argv(port, url), workdir) as server:
+        measured = load(server, warmup_key, key, args)
+        return measured, settled_row_count(server, db_path, key)
+
+
+def count_rows(db_path: Path, key: str) -> int:
+    """Rows in `requests` for the organization of `key`, read from the file (read-only)."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM requests WHERE org_id = (SELECT org_id FROM api_keys WHERE key_hash = ?)",
+            (hash_api_key(key),),
+        ).fetchone()
+    return int(count)
+
+
+def settled_row_count(server: Server, db_path: Path, key: str) -> int:
+    """The row count once the ingest queue is empty and the count stopped moving (bounded wait)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    previous = -1
+    while time.monotonic() < deadline:
+        count = count_rows(db_path, key)
+        queued = httpx.get(f"{server.base_url}/healthz", timeout=5).json()["data"]["queued"]
+        if count == previous and queued == 0:
+            return count
+        previous = count
+        time.sleep(0.3)
+    fail(f"rows still changing {SETTLE_SECONDS:.0f}s after the load ended")
+    raise AssertionError("unreachable")
+
+
+def report(baseline: Measured, heliograph: Measured, args: argparse.Namespace) -> None:
+    b, h = baseline.result, heliograph.result
+    print_table(
+        f"Ingestion on SQLite: {args.connections} connections, {args.threads} wrk threads, "
+        f"{args.duration}s after {args.warmup}s warm-up",
+        ("", "baseline", "heliograph", "heliograph/baseline"),
+        [
+            ("requests/s", f"{b.rps:,.0f}", f"{h.rps:,.0f}", ratio(h.rps, b.rps)),
+            ("p50 latency", _ms(b.p50_us), _ms(h.p50_us), ratio(h.p50_us, b.p50_us)),
+            ("p99 latency", _ms(b.p99_us), _ms(h.p99_us), ratio(h.p99_us, b.p99_us)),
+            ("answered", f"{b.answered:,}", f"{h.answered:,}", ""),
+            ("non-2xx", f"{b.non2xx:,}", f"{h.non2xx:,}", ""),
+            ("socket errors", f"{b.socket_errors:,}", f"{h.socket_errors:,}", ""),
+            (
+                "peak RSS",
+                mib(baseline.peak_rss),
+                mib(heliograph.peak_rss),
+                ratio(heliograph.peak_rss, baseline.peak_rss),
+            ),
+        ],
+    )
+
+
+def _ms(microseconds: float) -> str:
+    return f"{microseconds / 1000:.2f} ms"
+
+
+def check_durability(result: WrkResult, rows: int) -> None:
+    """Rows stored for the measured run must be exactly the 2xx answers wrk counted."""
+    console.print(
+        f"Durability: wrk sent {result.sent:,} requests and counted {result.answered:,} answers "
+        f"(wrk's own total {result.requests:,}): {result.ok:,} 2xx, {result.non2xx:,} non-2xx; "
+        f"rows in `requests`: {rows:,}"
+    )
+    if result.unanswered:
+        fail(f"{result.unanswered:,} requests were still unanswered when wrk stopped (try a longer --drain)")
+    if rows != result.ok:
+        fail(f"rows in `requests` ({rows:,}) != 2xx answers counted by wrk ({result.ok:,})")
+    console.print("[bold green]Durability check passed[/bold green]: rows == 2xx answers.")
+
+
+def main() -> None:
+    args = parse_args()
+    exit_cleanly_on_signals()
+    if shutil.which("wrk") is None:
+        fail("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
+    with tempfile.TemporaryDirectory(prefix="heliograph-bench-ingest-") as tmp:
+        baseline = bench_baseline(args, Path(tmp))
+        heliograph, rows = bench_heliograph(args, Path(tmp))
+    report(baseline, heliograph, args)
+    check_durability(heliograph.result, rows)
+
+
+if __name__ == "__main__":
+    main()

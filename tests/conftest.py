@@ -1,0 +1,129 @@
+"""Shared fixtures: a real server on loopback for each database, and a named cast of tenants.
+
+Every test that takes `server` runs twice, on SQLite (a real temp file) and on PostgreSQL (a fresh
+database on the local cluster). Without PostgreSQL those runs skip with a message, unless
+HELIOGRAPH_REQUIRE_POSTGRES=1 (as in CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from heliograph.cli.keys import create_key
+from support import Cast, Server, Tenant, start_server, stop_server
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HELIOGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("HELIOGRAPH_REQUIRE_POSTGRES") == "1"
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+def _postgres_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _create_postgres_database(name: str) -> None:
+    conn = await asyncpg.connect(_postgres_dsn(POSTGRES_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_postgres_database(name: str) -> None:
+    conn = await asyncpg.connect(_postgres_dsn(POSTGRES_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test run, dropped afterwards."""
+    name = f"heliograph_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_create_postgres_database(name))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        message = (
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc!r}); set HELIOGRAPH_TEST_POSTGRES_URL"
+        )
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (HELIOGRAPH_REQUIRE_POSTGRES=1, so this is a failure)")
+        pytest.skip(message)
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    asyncio.run(_drop_postgres_database(name))
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated-on-first-use database of each dialect, shared by the whole run."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'heliograph.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A brand-new, empty database of each dialect for one test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips or fails as configured when Postgres is absent
+    name = f"heliograph_empty_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_create_postgres_database(name))
+    yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    asyncio.run(_drop_postgres_database(name))
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server per database for the whole run."""
+    running = start_server(database_url, tmp_path_factory.mktemp("server") / "server.log")
+    yield running
+    stop_server(running)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Attach the server's log to a failed test's report."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("server")
+    if report.failed and isinstance(running, Server):
+        report.sections.append(("heliograph server log", running.log_tail()))
+    return report
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+def _tenant(server: Server, org: str, key_name: str) -> Tenant:
+    key = asyncio.run(create_key(server.database_url, org=org, name=key_name))
+    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    return Tenant(name=org, key=key, client=client, server=server)
+
+
+@pytest.fixture
+def cast(server: Server) -> Iterator[Cast]:
+    """Fresh organizations for each test, so tests never see each other's data."""
+    suffix = uuid.uuid4().hex[:8]
+    alice = _tenant(server, f"alice-{suffix}", "first")
+    alice_second = _tenant(server, f"alice-{suffix}", "second")
+    bob = _tenant(server, f"bob-{suffix}", "first")
+    outsider = httpx.Client(base_url=server.base_url, timeout=30)
+    yield Cast(alice=alice, alice_second_key=alice_second, bob=bob, outsider=outsider)
+    for client in (alice.client, alice_second.client, bob.client, outsider):
+        client.close()

@@ -1,0 +1,115 @@
+"""Parsing the filter language (spec section 5); compiling it is tested through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from heliograph.domain.filters import MAX_FILTER_DEPTH, Branch, Leaf, parse_filter
+from heliograph.errors import InvalidInput
+
+R, S = "request_response_rmt", "sessions_request_response_rmt"
+
+
+@pytest.mark.parametrize("raw", [pytest.param("all", id="all"), pytest.param({}, id="empty-object")])
+def test_all_and_an_empty_object_mean_no_condition(raw: Any) -> None:
+    assert parse_filter(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "key", "operator", "value"),
+    [
+        pytest.param(
+            {R: {"properties": {"env": {"equals": "prod"}}}}, "properties", "env", "equals", "prod", id="prop"
+        ),
+        pytest.param(
+            {R: {"properties.env": {"contains": "pr"}}}, "properties", "env", "contains", "pr", id="dotted"
+        ),
+        pytest.param(
+            {R: {"status": {"equals": "200"}}}, "status", None, "equals", 200, id="number-as-string"
+        ),
+        pytest.param({R: {"latency": {"gte": 1.5}}}, "latency", None, "gte", 1.5, id="float"),
+        pytest.param({R: {"cost": {"gt": 0.1}}}, "cost", None, "gt", 100_000_000, id="usd-to-nano"),
+        pytest.param(
+            {R: {"request_created_at": {"gte": "2025-06-15T15:06:40.123Z"}}},
+            "request_created_at",
+            None,
+            "gte",
+            1_750_000_000_123,
+            id="iso-time",
+        ),
+        pytest.param(
+            {R: {"helicone-score-feedback": {"equals": "true"}}},
+            "helicone-score-feedback",
+            None,
+            "equals",
+            True,
+            id="bool-string",
+        ),
+        pytest.param(
+            {S: {"session_total_cost": {"lt": 2}}},
+            "session_total_cost",
+            None,
+            "lt",
+            2_000_000_000,
+            id="session-cost",
+        ),
+        pytest.param({S: {"session_tag": {"equals": "vip"}}}, "session_tag", None, "equals", "vip", id="tag"),
+    ],
+)
+def test_a_leaf_is_parsed_with_its_value_in_storage_units(
+    raw: Any, field: str, key: str | None, operator: str, value: Any
+) -> None:
+    leaf = parse_filter(raw)
+    assert isinstance(leaf, Leaf)
+    assert (leaf.field.name, leaf.key, leaf.operator, leaf.value) == (field, key, operator, value)
+
+
+def test_branches_nest() -> None:
+    leaf = {R: {"model": {"equals": "gpt-4o"}}}
+    tree = parse_filter(
+        {"left": leaf, "operator": "or", "right": {"left": leaf, "operator": "and", "right": "all"}}
+    )
+    assert isinstance(tree, Branch) and tree.operator == "or"
+    assert isinstance(tree.right, Branch) and tree.right.right is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param({"nope": {"model": {"equals": "x"}}}, "Unknown filter table 'nope'", id="table"),
+        pytest.param({R: {"colour": {"equals": "x"}}}, "Unknown filter field 'colour'", id="field"),
+        pytest.param(
+            {R: {"model": {"resembles": "x"}}}, "Unknown filter operator 'resembles'", id="operator"
+        ),
+        pytest.param({R: {"model": {"gt": "x"}}}, "Operator 'gt' does not apply to model", id="wrong-kind"),
+        pytest.param({R: {"model": {"equals": "x", "like": "y"}}}, "exactly one key", id="two-operators"),
+        pytest.param(
+            {R: {"model": {"equals": "x"}, "status": {"equals": 1}}}, "exactly one key", id="two-fields"
+        ),
+        pytest.param({R: {"status": {"equals": "two hundred"}}}, "expected a number", id="not-a-number"),
+        pytest.param({R: {"status": {"equals": True}}}, "expected a number", id="bool-for-number"),
+        pytest.param({R: {"latency": {"gt": 1e300}}}, "finite number", id="huge-number"),
+        pytest.param({R: {"request_created_at": {"gt": "yesterday"}}}, "ISO 8601", id="bad-time"),
+        pytest.param({R: {"helicone-score-feedback": {"equals": "yes"}}}, "true or false", id="bad-bool"),
+        pytest.param({R: {"property_key": {"contains": "x"}}}, "does not apply", id="property-key-op"),
+        pytest.param({"left": "all", "operator": "xor", "right": "all"}, "use 'and' or 'or'", id="branch-op"),
+        pytest.param(
+            {"left": "all", "operator": "and"}, "exactly left, operator and right", id="half-branch"
+        ),
+        pytest.param([1, 2], "Invalid filter", id="list"),
+        pytest.param({R: {"model": {"equals": "x" * 4097}}}, "at most 4096", id="long-text"),
+    ],
+)
+def test_bad_filters_name_what_is_wrong(raw: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
+        parse_filter(raw)
+
+
+def test_a_filter_nested_too_deeply_is_refused() -> None:
+    raw: Any = {R: {"model": {"equals": "x"}}}
+    for _ in range(MAX_FILTER_DEPTH + 1):
+        raw = {"left": raw, "operator": "and", "right": "all"}
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        parse_filter(raw)

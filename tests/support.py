@@ -1,0 +1,206 @@
+"""Helpers the tests share: the server process, tenants, and request bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from heliograph.domain.keys import hash_api_key
+from heliograph.storage.sql.store import SqlStore
+
+FAR_PAST_MS, FAR_FUTURE_MS = 0, 4_102_444_800_000
+SERVER_START_SECONDS = 30
+
+
+@dataclass
+class Server:
+    """A `heliograph serve` process on loopback."""
+
+    base_url: str
+    database_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    database_url: str, log_path: Path, *extra_args: str, env: dict[str, str] | None = None
+) -> Server:
+    """Start `heliograph serve` and wait until /healthz answers 200."""
+    port = free_port()
+    with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "heliograph",
+                "serve",
+                "--port",
+                str(port),
+                "--database-url",
+                database_url,
+                *extra_args,
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    server = Server(f"http://127.0.0.1:{port}", database_url, log_path, process)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    stop_server(server)
+    raise RuntimeError(f"server did not answer /healthz within {SERVER_START_SECONDS}s:\n{server.log_tail()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@dataclass
+class Tenant:
+    """An organization seen through one of its API keys."""
+
+    name: str
+    key: str
+    client: httpx.Client
+    server: Server
+    logged: list[str] = field(default_factory=list)
+
+    def log(self, *, headers: dict[str, str] | None = None, path: str = "/oai/v1/log", **body: Any) -> str:
+        """Log one call through the async-log endpoint; return its request id."""
+        response = self.client.post(path, json=log_body(**body), headers=headers or {})
+        assert response.status_code == 200, response.text
+        assert response.text == "ok"
+        request_id = response.headers["helicone-id"]
+        self.logged.append(request_id)
+        return request_id
+
+    def org_id(self) -> str:
+        async def lookup() -> str | None:
+            store = SqlStore.from_url(self.server.database_url)
+            try:
+                return await store.org_for_key_hash(hash_api_key(self.key))
+            finally:
+                await store.close()
+
+        org_id = asyncio.run(lookup())
+        assert org_id is not None
+        return org_id
+
+
+@dataclass
+class Cast:
+    """Alice's organization (two keys), Bob's organization, and an outsider with no key."""
+
+    alice: Tenant
+    alice_second_key: Tenant
+    bob: Tenant
+    outsider: httpx.Client
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+def timing(start_ms: int, end_ms: int, ttft_ms: float | None = None) -> dict[str, Any]:
+    return {
+        "startTime": {"seconds": start_ms // 1000, "milliseconds": start_ms % 1000},
+        "endTime": {"seconds": end_ms // 1000, "milliseconds": end_ms % 1000},
+        "timeToFirstToken": ttft_ms,
+    }
+
+
+def log_body(
+    *,
+    model: str = "gpt-4o-mini",
+    start_ms: int | None = None,
+    latency_ms: int = 100,
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+    status: int = 200,
+    meta: dict[str, str] | None = None,
+    content: str = "hello",
+) -> dict[str, Any]:
+    """An async-log body in the shape HeliconeManualLogger sends, with OpenAI-style usage."""
+    start = start_ms if start_ms is not None else int(time.time() * 1000)
+    return {
+        "providerRequest": {
+            "url": "custom-model-nopath",
+            "json": {"model": model, "messages": [{"role": "user", "content": content}]},
+            "meta": meta or {},
+        },
+        "providerResponse": {
+            "headers": {},
+            "status": status,
+            "json": {
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        },
+        "timing": timing(start, start + latency_ms),
+    }
+
+
+def session_headers(
+    session_id: str, path: str = "/", name: str | None = None, **extra: str
+) -> dict[str, str]:
+    headers = {"Helicone-Session-Id": session_id, "Helicone-Session-Path": path, **extra}
+    if name is not None:
+        headers["Helicone-Session-Name"] = name
+    return headers
+
+
+def query_body(**overrides: Any) -> dict[str, Any]:
+    """A /v1/session/query body over all time, no filter."""
+    return {
+        "search": "",
+        "timeFilter": {"startTimeUnixMs": FAR_PAST_MS, "endTimeUnixMs": FAR_FUTURE_MS},
+        "timezoneDifference": 0,
+        **overrides,
+    }
+
+
+def feedback_filter(value: str) -> dict[str, Any]:
+    return {"request_response_rmt": {"properties": {"Helicone-Session-Feedback": {"equals": value}}}}
+
+
+def everything_of(tenant: Tenant) -> dict[str, Any]:
+    """Every session (with its requests) and every request the tenant logged, as the API shows them."""
+    sessions = tenant.client.post("/v1/session/query", json=query_body(limit=1000)).json()["data"]
+    details = {s["session_id"]: tenant.client.get(f"/v1/session/{s['session_id']}").json() for s in sessions}
+    requests = {rid: tenant.client.get(f"/v1/request/{rid}").json() for rid in tenant.logged}
+    return {"sessions": sessions, "details": details, "requests": requests}
