@@ -24,6 +24,10 @@ __all__ = ["PROVIDERS", "parse_async_log"]
 PROVIDERS = {"custom": "CUSTOM", "oai": "OPENAI", "anthropic": "ANTHROPIC"}
 # Epoch seconds beyond the year 9999 are a client bug, not a time.
 _MAX_EPOCH_SECONDS = 253_402_300_799
+# Bounds that keep every stored number, and the sums over a session, inside a 64-bit integer.
+MAX_TOKENS = 10**12
+MAX_COST_NANO_USD = 10**15  # one million USD for one call
+_INT32 = 2**31
 
 
 def parse_async_log(
@@ -62,6 +66,8 @@ def parse_async_log(
     status = response.get("status")
     if not _is_number(status):
         raise InvalidInput("Invalid providerResponse: 'status' should be a number")
+    if not -_INT32 <= status < _INT32:
+        raise InvalidInput("Invalid providerResponse: 'status' is out of range")
     response_headers = response.get("headers", {})
     if not isinstance(response_headers, dict):
         raise InvalidInput("Invalid providerResponse: 'headers' should be an object")
@@ -72,6 +78,8 @@ def parse_async_log(
 
     helicone = read_helicone_headers([*_string_pairs(meta), *headers])
     usage = usage_from_response(json_body=response["json"], text_body=text_body or None)
+    if max(usage.prompt_tokens, usage.completion_tokens) > MAX_TOKENS:
+        raise InvalidInput(f"Invalid usage: token counts above {MAX_TOKENS:.0e} are not plausible")
     request_model = request_json.get("model") if isinstance(request_json, dict) else None
     request_model = request_model if isinstance(request_model, str) and request_model else None
     model = request_model or usage.model or "unknown"
@@ -81,6 +89,8 @@ def parse_async_log(
         cost_nano_usd, cost_known = cost.nano_usd, cost.known
     else:
         cost_nano_usd, cost_known = override, True
+    if cost_nano_usd > MAX_COST_NANO_USD:
+        raise InvalidInput("Invalid cost: more than 1,000,000 USD for one call is not plausible")
 
     return RequestRecord(
         org_id=org_id,
