@@ -17,8 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from heliograph.cli.keys import create_key
-from support import Cast, Server, Tenant, start_server, stop_server
+from support import Cast, Server, new_tenant, start_server, stop_server
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HELIOGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -110,19 +109,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- tenants -----------------------------------------------------------------------------------
 
 
-def _tenant(server: Server, org: str, key_name: str) -> Tenant:
-    key = asyncio.run(create_key(server.database_url, org=org, name=key_name))
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    return Tenant(name=org, key=key, client=client, server=server)
-
-
 @pytest.fixture
 def cast(server: Server) -> Iterator[Cast]:
     """Fresh organizations for each test, so tests never see each other's data."""
     suffix = uuid.uuid4().hex[:8]
-    alice = _tenant(server, f"alice-{suffix}", "first")
-    alice_second = _tenant(server, f"alice-{suffix}", "second")
-    bob = _tenant(server, f"bob-{suffix}", "first")
+    alice = new_tenant(server, f"alice-{suffix}", "first")
+    alice_second = new_tenant(server, f"alice-{suffix}", "second")
+    bob = new_tenant(server, f"bob-{suffix}", "first")
     outsider = httpx.Client(base_url=server.base_url, timeout=30)
     yield Cast(alice=alice, alice_second_key=alice_second, bob=bob, outsider=outsider)
     for client in (alice.client, alice_second.client, bob.client, outsider):

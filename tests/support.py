@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from heliograph.cli.keys import create_key
 from heliograph.domain.keys import hash_api_key
 from heliograph.storage.sql.store import SqlStore
 
@@ -116,6 +117,13 @@ class Tenant:
         org_id = asyncio.run(lookup())
         assert org_id is not None
         return org_id
+
+
+def new_tenant(server: Server, org: str, key_name: str = "test") -> Tenant:
+    """A key for organization `org` (created if needed), with a client that sends it."""
+    key = asyncio.run(create_key(server.database_url, org=org, name=key_name))
+    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    return Tenant(name=org, key=key, client=client, server=server)
 
 
 @dataclass

@@ -7,7 +7,7 @@ nano-USD as USD floats) happens here, at the edge.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -16,14 +16,24 @@ from heliograph.domain.sessions import PathNode
 from heliograph.storage.base import SessionSummary, StoredRequest
 
 __all__ = [
+    "AveragePublic",
     "Envelope",
     "FeedbackCreate",
+    "HistogramBinPublic",
+    "MetricAveragesPublic",
     "PathNodePublic",
     "PropertyUpdate",
     "RequestPublic",
+    "RequestQueryCreate",
+    "ScoresCreate",
+    "SessionCountPublic",
     "SessionDetailPublic",
+    "SessionMetricsPublic",
+    "SessionNamePublic",
+    "SessionNameQueryCreate",
     "SessionPublic",
     "SessionQueryCreate",
+    "SessionTagCreate",
     "TimeFilter",
 ]
 
@@ -65,6 +75,79 @@ class SessionQueryCreate(_Body):
     nameEquals: str | None = Field(None, max_length=4096)
     limit: int = Field(50, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class SessionNameQueryCreate(_Body):
+    nameContains: str = Field(max_length=1000)
+    timezoneDifference: float = Field(description="Minutes added to the returned times, -1440..1440")
+    timeFilter: TimeFilter | None = None
+    filter: Any = Field("all", description='Filter tree (spec section 5); "all" or {} for none')
+    pSize: Literal["p50", "p75", "p95", "p99", "p99.9"] | None = None
+    useInterquartile: bool | None = None
+
+
+class SessionTagCreate(_Body):
+    tag: str = Field(min_length=1, max_length=256)
+
+
+class RequestQueryCreate(_Body):
+    filter: Any = Field(description='Filter tree (spec section 5); "all" or {} for none')
+    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(10, ge=1, le=1000)
+    sort: dict[str, Literal["asc", "desc"]] | None = Field(
+        None,
+        description="One key: created_at, latency, cost, total_tokens, prompt_tokens, completion_tokens, "
+        "user_id, time_to_first_token or properties.<key>",
+    )
+    isScored: bool | None = None
+    # Accepted for compatibility with Helicone's RequestQueryParams; they change nothing here.
+    isCached: bool | None = None
+    includeInputs: bool | None = None
+    isPartOfExperiment: bool | None = None
+
+
+class ScoresCreate(_Body):
+    scores: dict[str, Any] = Field(description="Score name to integer or boolean")
+
+
+class SessionCountPublic(BaseModel):
+    count: int
+    total_cost: float
+    avg_cost: float
+    avg_latency: float = Field(description="Summed latency per session, averaged over sessions (ms)")
+    avg_requests: float
+
+
+class SessionNamePublic(BaseModel):
+    name: str
+    created_at: str
+    first_used: str
+    last_used: str
+    avg_latency: float
+    session_count: int
+
+
+class HistogramBinPublic(BaseModel):
+    range_start: str
+    range_end: str
+    value: int
+
+
+class AveragePublic(BaseModel):
+    average: float
+
+
+class MetricAveragesPublic(BaseModel):
+    session_count: list[AveragePublic]
+    session_duration: list[AveragePublic]
+    session_cost: list[AveragePublic]
+
+
+class SessionMetricsPublic(BaseModel):
+    session_count: list[HistogramBinPublic]
+    session_duration: list[HistogramBinPublic]
+    session_cost: list[HistogramBinPublic]
+    average: MetricAveragesPublic
 
 
 class SessionPublic(BaseModel):

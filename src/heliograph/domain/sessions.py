@@ -22,6 +22,7 @@ class SessionQuery:
     end_ms: int | None = None
     filter: FilterNode = None
     name_equals: str | None = None
+    name_contains: str | None = None
     limit: int = 50
     offset: int = 0
 

@@ -10,10 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from heliograph.domain.filters import FilterNode
+from heliograph.domain.metrics import SessionMetricValues
 from heliograph.domain.records import RequestRecord
+from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 
-__all__ = ["ApiKeyInfo", "SessionSummary", "Store", "StoredRequest"]
+__all__ = ["ApiKeyInfo", "SessionNameSummary", "SessionSummary", "SessionTotals", "Store", "StoredRequest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,28 @@ class SessionSummary:
     @property
     def avg_latency_ms(self) -> float:
         return self.latency_sum_ms / self.request_count if self.request_count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTotals:
+    """Sums over a set of sessions."""
+
+    session_count: int
+    cost_nano_usd: int
+    latency_sum_ms: int
+    request_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionNameSummary:
+    """The sessions that share one name."""
+
+    name: str
+    first_used_ms: int
+    last_used_ms: int
+    latency_sum_ms: int
+    request_count: int
+    session_count: int
 
 
 class Store(Protocol):
@@ -106,4 +131,25 @@ class Store(Protocol):
     async def session_requests(self, *, org_id: str, session_id: str) -> list[StoredRequest]:
         """All requests of a session, oldest first (ties broken by request id)."""
 
-    async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]: ...
+    async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]:
+        """A page of matching sessions, newest first (ties by session id, descending)."""
+
+    async def count_sessions(self, *, org_id: str, query: SessionQuery) -> SessionTotals:
+        """Totals over every matching session (the page in `query` is ignored)."""
+
+    async def session_names(
+        self, *, org_id: str, query: SessionQuery, limit: int
+    ) -> list[SessionNameSummary]:
+        """Matching sessions grouped by name, most recently used first."""
+
+    async def session_metric_values(self, *, org_id: str, query: SessionQuery) -> list[SessionMetricValues]:
+        """Request count, duration and cost of every matching session."""
+
+    async def get_session_tag(self, *, org_id: str, session_id: str) -> str | None: ...
+
+    async def set_session_tag(self, *, org_id: str, session_id: str, tag: str) -> bool:
+        """Tag a session; False when the session has no request in this organization."""
+
+    async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]: ...
+
+    async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int: ...

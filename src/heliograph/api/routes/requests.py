@@ -1,4 +1,4 @@
-"""`/v1/request/*`: read one request, set a property, rate a request."""
+"""`/v1/request/*`: query, count and read requests; set a property; rate and score a request."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ import uuid
 from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
-from heliograph.api.schemas import Envelope, FeedbackCreate, PropertyUpdate, RequestPublic
+from heliograph.api.schemas import (
+    Envelope,
+    FeedbackCreate,
+    PropertyUpdate,
+    RequestPublic,
+    RequestQueryCreate,
+    ScoresCreate,
+)
+from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import check_property
+from heliograph.domain.requests import RequestQuery, parse_sort
+from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/request", tags=["requests"])
-
-REQUEST_FEEDBACK_SCORE = "helicone-score-feedback"
 
 
 def _request_id(raw: str) -> str:
@@ -21,6 +29,44 @@ def _request_id(raw: str) -> str:
         return str(uuid.UUID(raw))
     except ValueError:
         raise InvalidInput("Invalid requestId: must be a valid UUID") from None
+
+
+async def _query(body: RequestQueryCreate, org_id: str, store: StoreDep) -> Envelope[list[RequestPublic]]:
+    query = RequestQuery(
+        filter=parse_filter(body.filter),
+        sort=parse_sort(dict(body.sort) if body.sort else None),
+        is_scored=body.isScored,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    return Envelope(
+        data=[RequestPublic.of(s) for s in await store.query_requests(org_id=org_id, query=query)]
+    )
+
+
+@router.post("/query", response_model=Envelope[list[RequestPublic]], status_code=201)
+async def query_requests(
+    body: RequestQueryCreate, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[list[RequestPublic]]:
+    """Requests matching a filter, newest first unless `sort` says otherwise."""
+    return await _query(body, org_id, store)
+
+
+@router.post("/query-clickhouse", response_model=Envelope[list[RequestPublic]], status_code=201)
+async def query_requests_clickhouse(
+    body: RequestQueryCreate, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[list[RequestPublic]]:
+    """The same as `/v1/request/query` (Helicone's name for its working query path)."""
+    return await _query(body, org_id, store)
+
+
+@router.post("/count/query", response_model=Envelope[int])
+async def count_requests(body: RequestQueryCreate, org_id: CurrentOrg, store: StoreDep) -> Envelope[int]:
+    """How many requests match a filter."""
+    count = await store.count_requests(
+        org_id=org_id, filter=parse_filter(body.filter), is_scored=body.isScored
+    )
+    return Envelope(data=count)
 
 
 @router.get("/{request_id}", response_model=Envelope[RequestPublic])
@@ -50,9 +96,19 @@ async def rate_request(
     request_id: str, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
     """Thumbs up or down on one request: score `helicone-score-feedback` = 1 or 0."""
-    found = await store.set_request_scores(
-        org_id=org_id, request_id=_request_id(request_id), values={REQUEST_FEEDBACK_SCORE: int(body.rating)}
-    )
-    if not found:
-        raise NotFound("Request not found")
+    await _score(store, org_id, request_id, {REQUEST_FEEDBACK_SCORE: int(body.rating)})
     return Envelope()
+
+
+@router.post("/{request_id}/score", response_model=Envelope[None], status_code=201)
+async def score_request(
+    request_id: str, body: ScoresCreate, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[None]:
+    """Add or overwrite named integer scores (booleans count as 1 and 0; floats are refused)."""
+    await _score(store, org_id, request_id, check_scores(body.scores))
+    return Envelope()
+
+
+async def _score(store: StoreDep, org_id: str, request_id: str, values: dict[str, int]) -> None:
+    if not await store.set_request_scores(org_id=org_id, request_id=_request_id(request_id), values=values):
+        raise NotFound("Request not found")

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from heliograph.domain.filters import REQUEST_TABLE, Branch, FilterNode, Leaf
+from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf
 from heliograph.domain.records import FEEDBACK_KEY
 from heliograph.storage.sql.schema import (
     properties,
@@ -22,7 +22,7 @@ from heliograph.storage.sql.schema import (
     sessions,
 )
 
-__all__ = ["escape_like", "session_condition"]
+__all__ = ["escape_like", "request_filter", "session_condition"]
 
 Column = sa.ColumnElement[Any]
 Condition = sa.ColumnElement[bool]
@@ -79,21 +79,49 @@ _SESSION_COLUMNS: dict[str, Column] = {
 }
 
 
-def session_condition(node: FilterNode) -> Condition | None:
-    """The condition on the `sessions` rollup that `node` means, or None for "all sessions"."""
+def _combine(node: FilterNode, leaf_condition: Callable[[Leaf], Condition]) -> Condition | None:
+    """Compile a tree, turning each leaf with `leaf_condition`; None means "no condition"."""
     if node is None:
         return None
-    if isinstance(node, Branch):
-        parts = [c for c in (session_condition(node.left), session_condition(node.right)) if c is not None]
-        if len(parts) < 2:
-            # "all" on one side: and-ing with it changes nothing, or-ing with it matches everything.
-            return parts[0] if parts and node.operator == "and" else None
-        return sa.and_(*parts) if node.operator == "and" else sa.or_(*parts)
-    if node.field.table == REQUEST_TABLE:
-        return _session_has_request(node)
-    if node.field.name == "session_tag":
-        return _exists_tag(node)
-    return OPERATOR_SQL[node.operator](_SESSION_COLUMNS[node.field.name], node.value)
+    if isinstance(node, Leaf):
+        return leaf_condition(node)
+    parts = [
+        c
+        for c in (_combine(node.left, leaf_condition), _combine(node.right, leaf_condition))
+        if c is not None
+    ]
+    if len(parts) < 2:
+        # "all" on one side: and-ing with it changes nothing, or-ing with it matches everything.
+        return parts[0] if parts and node.operator == "and" else None
+    return sa.and_(*parts) if node.operator == "and" else sa.or_(*parts)
+
+
+def session_condition(node: FilterNode) -> Condition | None:
+    """The condition on the `sessions` rollup that `node` means, or None for "all sessions"."""
+    return _combine(node, _session_leaf)
+
+
+def request_filter(node: FilterNode) -> Condition | None:
+    """The condition on `requests` rows that `node` means; session leaves test the request's session."""
+    return _combine(node, _request_leaf)
+
+
+def _session_leaf(leaf: Leaf) -> Condition:
+    if leaf.field.table == REQUEST_TABLE:
+        return _session_has_request(leaf)
+    if leaf.field.name == "session_tag":
+        return _exists_tag(leaf)
+    return OPERATOR_SQL[leaf.operator](_SESSION_COLUMNS[leaf.field.name], leaf.value)
+
+
+def _request_leaf(leaf: Leaf) -> Condition:
+    if leaf.field.table == REQUEST_TABLE:
+        return request_condition(leaf)
+    return sa.exists().where(
+        sessions.c.org_id == requests.c.org_id,
+        sessions.c.session_id == requests.c.session_id,
+        _session_leaf(leaf),
+    )
 
 
 def _session_has_request(leaf: Leaf) -> Condition:

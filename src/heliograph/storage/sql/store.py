@@ -1,39 +1,52 @@
-"""`SqlStore`: the Store interface on SQLite or PostgreSQL, with session rollups kept in step.
+"""`SqlStore`: the Store interface on SQLite or PostgreSQL.
 
-Every write is one transaction on the writer engine. A batch of requests, their properties, their
-session users and their session rollups commit together, so a reader never sees a request without
-its session or a session whose sums disagree with its requests.
+Every write is one transaction on the writer engine (see engine.py for SQLite's single writer).
+A batch of requests, their properties, session users and session rollups commit together, so a
+reader never sees a request without its session or a session whose sums disagree with its requests.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.filters import FilterNode
+from heliograph.domain.metrics import SessionMetricValues
+from heliograph.domain.records import RequestRecord
+from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 from heliograph.errors import Unavailable
-from heliograph.storage.base import ApiKeyInfo, SessionSummary, StoredRequest
-from heliograph.storage.sql.dialect import greatest, insert, least
+from heliograph.storage.base import (
+    ApiKeyInfo,
+    SessionNameSummary,
+    SessionSummary,
+    SessionTotals,
+    StoredRequest,
+)
+from heliograph.storage.sql.dialect import insert
 from heliograph.storage.sql.engine import Engines, create_engines
-from heliograph.storage.sql.filters import escape_like, session_condition
+from heliograph.storage.sql.reads import load_requests, load_sessions
 from heliograph.storage.sql.schema import (
     api_keys,
     organizations,
     properties,
     requests,
     scores,
-    session_users,
+    session_tags,
     sessions,
 )
+from heliograph.storage.sql.selects import request_conditions, request_order, session_conditions
+from heliograph.storage.sql.writes import insert_batch, place_feedback
 
 __all__ = ["SqlStore"]
+
+NANO = 1_000_000_000
+# Errors that mean "the database cannot be reached or is locked", as opposed to a bad record.
+_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError)
 
 
 def _now_ms() -> int:
@@ -139,132 +152,37 @@ class SqlStore:
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
         try:
             async with self._engines.writer.begin() as conn:
-                await self._insert_batch(conn, records)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError) as exc:
+                await insert_batch(conn, self._dialect, records)
+        except _UNAVAILABLE as exc:
             raise Unavailable("The database is unavailable; retry shortly") from exc
-
-    async def _insert_batch(self, conn: AsyncConnection, records: Sequence[RequestRecord]) -> None:
-        unique: dict[tuple[str, str], RequestRecord] = {}
-        for record in records:
-            unique.setdefault((record.org_id, record.request_id), record)
-        stmt = (
-            insert(self._dialect, requests)
-            .on_conflict_do_nothing()
-            .returning(requests.c.org_id, requests.c.request_id)
-        )
-        inserted = {
-            (r.org_id, r.request_id)
-            for r in await conn.execute(stmt, [_request_row(r) for r in unique.values()])
-        }
-        fresh = [record for key, record in unique.items() if key in inserted]
-        if not fresh:
-            return
-        property_rows = [
-            {"org_id": r.org_id, "request_id": r.request_id, "key": key, "value": value}
-            for r in fresh
-            for key, value in r.properties.items()
-        ]
-        if property_rows:
-            await conn.execute(sa.insert(properties), property_rows)
-        in_sessions = [r for r in fresh if r.session_id is not None]
-        user_rows = [
-            {"org_id": r.org_id, "session_id": r.session_id, "user_id": r.user_id}
-            for r in in_sessions
-            if r.user_id
-        ]
-        if user_rows:
-            await conn.execute(insert(self._dialect, session_users).on_conflict_do_nothing(), user_rows)
-        if in_sessions:
-            await self._update_rollups(conn, in_sessions)
-
-    async def _update_rollups(self, conn: AsyncConnection, records: Iterable[RequestRecord]) -> None:
-        """Fold a batch into the session rollups; move feedback when a late request becomes first."""
-        grouped: dict[tuple[str, str], list[RequestRecord]] = defaultdict(list)
-        for record in records:
-            grouped[(record.org_id, str(record.session_id))].append(record)
-        # Sorted keys make concurrent PostgreSQL writers lock rollup rows in one order (no deadlock).
-        rows = [
-            _rollup_row(org_id, session_id, grouped[(org_id, session_id)])
-            for org_id, session_id in sorted(grouped)
-        ]
-        stmt = insert(self._dialect, sessions)
-        old, new = sessions.c, stmt.excluded
-        new_is_first = sa.or_(
-            new.first_created_at_ms < old.first_created_at_ms,
-            sa.and_(
-                new.first_created_at_ms == old.first_created_at_ms,
-                new.first_request_id < old.first_request_id,
-            ),
-        )
-        newer_name = sa.and_(new.name != "", new.name_at_ms >= old.name_at_ms)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[sessions.c.org_id, sessions.c.session_id],
-            set_={
-                "first_request_id": sa.case((new_is_first, new.first_request_id), else_=old.first_request_id),
-                "first_created_at_ms": least(self._dialect, old.first_created_at_ms, new.first_created_at_ms),
-                "last_created_at_ms": greatest(self._dialect, old.last_created_at_ms, new.last_created_at_ms),
-                "name": sa.case((newer_name, new.name), else_=old.name),
-                "name_at_ms": sa.case((newer_name, new.name_at_ms), else_=old.name_at_ms),
-                **{
-                    column: getattr(old, column) + getattr(new, column)
-                    for column in (
-                        "request_count",
-                        "prompt_tokens",
-                        "completion_tokens",
-                        "total_tokens",
-                        "cost_nano_usd",
-                        "latency_sum_ms",
-                    )
-                },
-            },
-        ).returning(
-            sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback
-        )
-        batch_ids = {r.request_id for r in records}
-        for row in await conn.execute(stmt, rows):
-            if row.feedback is not None and row.first_request_id in batch_ids:
-                await self._place_feedback(
-                    conn,
-                    org_id=row.org_id,
-                    session_id=row.session_id,
-                    first_request_id=row.first_request_id,
-                    rating=bool(row.feedback),
-                )
-
-    async def _place_feedback(
-        self,
-        conn: AsyncConnection,
-        *,
-        org_id: str,
-        session_id: str,
-        first_request_id: str,
-        rating: bool | None,
-    ) -> None:
-        """Make the first request the only one of its session that carries the feedback property."""
-        of_session = sa.select(requests.c.request_id).where(
-            requests.c.org_id == org_id, requests.c.session_id == session_id
-        )
-        await conn.execute(
-            sa.delete(properties).where(
-                properties.c.org_id == org_id,
-                properties.c.key == FEEDBACK_KEY,
-                properties.c.request_id.in_(of_session.scalar_subquery()),
-            )
-        )
-        if rating is not None:
-            await conn.execute(
-                sa.insert(properties).values(
-                    org_id=org_id, request_id=first_request_id, key=FEEDBACK_KEY, value="1" if rating else "0"
-                )
-            )
 
     # -- requests --------------------------------------------------------------------------------
 
     async def get_request(self, *, org_id: str, request_id: str) -> StoredRequest | None:
-        found = await self._load_requests(
-            org_id, sa.and_(requests.c.org_id == org_id, requests.c.request_id == request_id)
-        )
+        stmt = sa.select(requests).where(requests.c.org_id == org_id, requests.c.request_id == request_id)
+        async with self._engines.reader.begin() as conn:
+            found = await load_requests(conn, org_id, stmt)
         return found[0] if found else None
+
+    async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
+        stmt = (
+            sa.select(requests)
+            .where(*request_conditions(org_id, query.filter, is_scored=query.is_scored))
+            .order_by(*request_order(query.sort))
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        async with self._engines.reader.begin() as conn:
+            return await load_requests(conn, org_id, stmt)
+
+    async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int:
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(requests)
+            .where(*request_conditions(org_id, filter, is_scored=is_scored))
+        )
+        async with self._engines.reader.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
         async with self._engines.writer.begin() as conn:
@@ -285,17 +203,18 @@ class SqlStore:
         async with self._engines.writer.begin() as conn:
             if not await _request_exists(conn, org_id, request_id):
                 return False
-            stmt = insert(self._dialect, scores)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[scores.c.org_id, scores.c.request_id, scores.c.key],
-                    set_={"value": stmt.excluded.value},
-                ),
-                [
-                    {"org_id": org_id, "request_id": request_id, "key": k, "value": v}
-                    for k, v in values.items()
-                ],
-            )
+            if values:
+                stmt = insert(self._dialect, scores)
+                await conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[scores.c.org_id, scores.c.request_id, scores.c.key],
+                        set_={"value": stmt.excluded.value},
+                    ),
+                    [
+                        {"org_id": org_id, "request_id": request_id, "key": k, "value": v}
+                        for k, v in values.items()
+                    ],
+                )
         return True
 
     # -- sessions --------------------------------------------------------------------------------
@@ -317,7 +236,7 @@ class SqlStore:
             ).first()
             if row is None:
                 return None
-            await self._place_feedback(
+            await place_feedback(
                 conn,
                 org_id=org_id,
                 session_id=session_id,
@@ -327,103 +246,102 @@ class SqlStore:
             return str(row.first_request_id)
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
-        found = await self._load_sessions(
-            org_id,
-            sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id),
-        )
+        stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
+        async with self._engines.reader.begin() as conn:
+            found = await load_sessions(conn, org_id, stmt)
         return found[0] if found else None
 
     async def session_requests(self, *, org_id: str, session_id: str) -> list[StoredRequest]:
-        return await self._load_requests(
-            org_id, sa.and_(requests.c.org_id == org_id, requests.c.session_id == session_id)
+        stmt = (
+            sa.select(requests)
+            .where(requests.c.org_id == org_id, requests.c.session_id == session_id)
+            .order_by(requests.c.created_at_ms, requests.c.request_id)
         )
+        async with self._engines.reader.begin() as conn:
+            return await load_requests(conn, org_id, stmt)
 
     async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]:
-        stmt = sa.select(sessions).where(sessions.c.org_id == org_id)
-        if query.search:
-            pattern = f"%{escape_like(query.search)}%"
-            stmt = stmt.where(
-                sa.or_(
-                    sessions.c.session_id.ilike(pattern, escape="\\"),
-                    sessions.c.name.ilike(pattern, escape="\\"),
-                )
-            )
-        if query.name_equals:
-            stmt = stmt.where(sessions.c.name == query.name_equals)
-        window = _in_window(query.start_ms, query.end_ms)
-        if window is not None:
-            stmt = stmt.where(window)
-        condition = session_condition(query.filter)
-        if condition is not None:
-            stmt = stmt.where(condition)
         stmt = (
-            stmt.order_by(sessions.c.first_created_at_ms.desc(), sessions.c.session_id.desc())
+            sa.select(sessions)
+            .where(*session_conditions(org_id, query))
+            .order_by(sessions.c.first_created_at_ms.desc(), sessions.c.session_id.desc())
             .limit(query.limit)
             .offset(query.offset)
         )
-        return await self._load_sessions(org_id, stmt)
-
-    # -- loading helpers -------------------------------------------------------------------------
-
-    async def _load_sessions(self, org_id: str, stmt: sa.Select[Any]) -> list[SessionSummary]:
         async with self._engines.reader.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
-            users: dict[str, list[str]] = defaultdict(list)
-            if rows:
-                user_rows = await conn.execute(
-                    sa.select(session_users.c.session_id, session_users.c.user_id)
-                    .where(
-                        session_users.c.org_id == org_id,
-                        session_users.c.session_id.in_([r.session_id for r in rows]),
-                    )
-                    .order_by(session_users.c.user_id)
-                )
-                for user_row in user_rows:
-                    users[user_row.session_id].append(user_row.user_id)
-        return [
-            SessionSummary(
-                session_id=r.session_id,
-                name=r.name,
-                first_request_id=r.first_request_id,
-                created_at_ms=r.first_created_at_ms,
-                latest_request_created_at_ms=r.last_created_at_ms,
-                request_count=r.request_count,
-                prompt_tokens=r.prompt_tokens,
-                completion_tokens=r.completion_tokens,
-                total_tokens=r.total_tokens,
-                cost_nano_usd=r.cost_nano_usd,
-                latency_sum_ms=r.latency_sum_ms,
-                feedback=None if r.feedback is None else bool(r.feedback),
-                user_ids=users[r.session_id],
+            return await load_sessions(conn, org_id, stmt)
+
+    async def count_sessions(self, *, org_id: str, query: SessionQuery) -> SessionTotals:
+        s = sessions.c
+        stmt = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(s.cost_nano_usd), 0),
+            sa.func.coalesce(sa.func.sum(s.latency_sum_ms), 0),
+            sa.func.coalesce(sa.func.sum(s.request_count), 0),
+        ).where(*session_conditions(org_id, query))
+        async with self._engines.reader.connect() as conn:
+            count, cost, latency, request_count = (await conn.execute(stmt)).one()
+        return SessionTotals(int(count), int(cost), int(latency), int(request_count))
+
+    async def session_names(
+        self, *, org_id: str, query: SessionQuery, limit: int
+    ) -> list[SessionNameSummary]:
+        s = sessions.c
+        last_used = sa.func.max(s.last_created_at_ms)
+        stmt = (
+            sa.select(
+                s.name,
+                sa.func.min(s.first_created_at_ms),
+                last_used,
+                sa.func.sum(s.latency_sum_ms),
+                sa.func.sum(s.request_count),
+                sa.func.count(),
             )
-            for r in rows
+            .where(*session_conditions(org_id, query))
+            .group_by(s.name)
+            .order_by(last_used.desc(), s.name)
+            .limit(limit)
+        )
+        async with self._engines.reader.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [SessionNameSummary(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+    async def session_metric_values(self, *, org_id: str, query: SessionQuery) -> list[SessionMetricValues]:
+        s = sessions.c
+        stmt = sa.select(
+            s.request_count, s.last_created_at_ms - s.first_created_at_ms, s.cost_nano_usd
+        ).where(*session_conditions(org_id, query))
+        async with self._engines.reader.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            SessionMetricValues(int(count), duration / 1000, cost / NANO) for count, duration, cost in rows
         ]
 
-    async def _load_requests(self, org_id: str, where: sa.ColumnElement[bool]) -> list[StoredRequest]:
-        stmt = sa.select(requests).where(where).order_by(requests.c.created_at_ms, requests.c.request_id)
-        async with self._engines.reader.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
-            if not rows:
-                return []
-            ids = [r.request_id for r in rows]
-            props: dict[str, dict[str, str]] = defaultdict(dict)
-            for p in await conn.execute(
-                sa.select(properties.c.request_id, properties.c.key, properties.c.value).where(
-                    properties.c.org_id == org_id, properties.c.request_id.in_(ids)
+    async def get_session_tag(self, *, org_id: str, session_id: str) -> str | None:
+        stmt = sa.select(session_tags.c.tag).where(
+            session_tags.c.org_id == org_id, session_tags.c.session_id == session_id
+        )
+        async with self._engines.reader.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else str(row.tag)
+
+    async def set_session_tag(self, *, org_id: str, session_id: str, tag: str) -> bool:
+        async with self._engines.writer.begin() as conn:
+            known = sa.select(sessions.c.session_id).where(
+                sessions.c.org_id == org_id, sessions.c.session_id == session_id
+            )
+            if (await conn.execute(known)).first() is None:
+                return False
+            stmt = insert(self._dialect, session_tags).values(
+                org_id=org_id, session_id=session_id, tag=tag, tagged_at_ms=_now_ms()
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[session_tags.c.org_id, session_tags.c.session_id],
+                    set_={"tag": stmt.excluded.tag, "tagged_at_ms": stmt.excluded.tagged_at_ms},
                 )
-            ):
-                props[p.request_id][p.key] = p.value
-            score_map: dict[str, dict[str, int]] = defaultdict(dict)
-            for s in await conn.execute(
-                sa.select(scores.c.request_id, scores.c.key, scores.c.value).where(
-                    scores.c.org_id == org_id, scores.c.request_id.in_(ids)
-                )
-            ):
-                score_map[s.request_id][s.key] = s.value
-        return [
-            StoredRequest(record=_record_from_row(r, props[r.request_id]), scores=score_map[r.request_id])
-            for r in rows
-        ]
+            )
+        return True
 
 
 async def _request_exists(conn: AsyncConnection, org_id: str, request_id: str) -> bool:
@@ -431,102 +349,3 @@ async def _request_exists(conn: AsyncConnection, org_id: str, request_id: str) -
         requests.c.org_id == org_id, requests.c.request_id == request_id
     )
     return (await conn.execute(stmt)).first() is not None
-
-
-def _in_window(start_ms: int | None, end_ms: int | None) -> sa.ColumnElement[bool] | None:
-    """Sessions with at least one request in [start, end): rollup bounds first, then an index probe."""
-    if start_ms is None and end_ms is None:
-        return None
-    lo = start_ms if start_ms is not None else -(2**62)
-    hi = end_ms if end_ms is not None else 2**62
-    s = sessions.c
-    has_request_inside = sa.exists().where(
-        requests.c.org_id == s.org_id,
-        requests.c.session_id == s.session_id,
-        requests.c.created_at_ms >= lo,
-        requests.c.created_at_ms < hi,
-    )
-    return sa.and_(
-        s.first_created_at_ms < hi,
-        s.last_created_at_ms >= lo,
-        sa.or_(
-            sa.and_(s.first_created_at_ms >= lo),
-            sa.and_(s.last_created_at_ms < hi),
-            has_request_inside,
-        ),
-    )
-
-
-def _request_row(r: RequestRecord) -> dict[str, Any]:
-    return {
-        "org_id": r.org_id,
-        "request_id": r.request_id,
-        "created_at_ms": r.created_at_ms,
-        "response_created_at_ms": r.response_created_at_ms,
-        "latency_ms": r.latency_ms,
-        "time_to_first_token_ms": r.time_to_first_token_ms,
-        "status": r.status,
-        "provider": r.provider,
-        "model": r.model,
-        "request_model": r.request_model,
-        "user_id": r.user_id,
-        "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens,
-        "total_tokens": r.total_tokens,
-        "cache_read_tokens": r.cache_read_tokens,
-        "cache_write_tokens": r.cache_write_tokens,
-        "cost_nano_usd": r.cost_nano_usd,
-        "cost_known": r.cost_known,
-        "target_url": r.target_url,
-        "session_id": r.session_id,
-        "session_path": r.properties.get(SESSION_PATH_KEY),
-        "request_body": r.request_body,
-        "response_body": r.response_body,
-    }
-
-
-def _record_from_row(row: Any, props: dict[str, str]) -> RequestRecord:
-    return RequestRecord(
-        org_id=row.org_id,
-        request_id=row.request_id,
-        created_at_ms=row.created_at_ms,
-        response_created_at_ms=row.response_created_at_ms,
-        latency_ms=row.latency_ms,
-        time_to_first_token_ms=row.time_to_first_token_ms,
-        status=row.status,
-        provider=row.provider,
-        model=row.model,
-        request_model=row.request_model,
-        user_id=row.user_id,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        cache_read_tokens=row.cache_read_tokens,
-        cache_write_tokens=row.cache_write_tokens,
-        cost_nano_usd=row.cost_nano_usd,
-        cost_known=row.cost_known,
-        target_url=row.target_url,
-        request_body=row.request_body,
-        response_body=row.response_body,
-        properties=props,
-    )
-
-
-def _rollup_row(org_id: str, session_id: str, batch: list[RequestRecord]) -> dict[str, Any]:
-    first = min(batch, key=lambda r: (r.created_at_ms, r.request_id))
-    named = [r for r in batch if r.session_name]
-    latest_named = max(named, key=lambda r: r.created_at_ms) if named else None
-    return {
-        "org_id": org_id,
-        "session_id": session_id,
-        "name": latest_named.session_name if latest_named else "",
-        "name_at_ms": latest_named.created_at_ms if latest_named else -1,
-        "first_request_id": first.request_id,
-        "first_created_at_ms": first.created_at_ms,
-        "last_created_at_ms": max(r.created_at_ms for r in batch),
-        "request_count": len(batch),
-        "prompt_tokens": sum(r.prompt_tokens for r in batch),
-        "completion_tokens": sum(r.completion_tokens for r in batch),
-        "total_tokens": sum(r.total_tokens for r in batch),
-        "cost_nano_usd": sum(r.cost_nano_usd for r in batch),
-        "latency_sum_ms": sum(r.latency_ms for r in batch),
-    }

@@ -1,0 +1,173 @@
+"""Writing a batch of requests: the rows, their properties, session users and session rollups.
+
+All of it runs inside the caller's transaction, so a batch commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.storage.sql.dialect import Dialect, greatest, insert, least
+from heliograph.storage.sql.schema import properties, requests, session_users, sessions
+
+__all__ = ["insert_batch", "place_feedback"]
+
+_SUMMED = (
+    "request_count",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_nano_usd",
+    "latency_sum_ms",
+)
+
+
+async def insert_batch(conn: AsyncConnection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
+    """Insert new requests (an (org, request id) already stored is skipped) and fold them into sessions."""
+    unique: dict[tuple[str, str], RequestRecord] = {}
+    for record in records:
+        unique.setdefault((record.org_id, record.request_id), record)
+    stmt = (
+        insert(dialect, requests).on_conflict_do_nothing().returning(requests.c.org_id, requests.c.request_id)
+    )
+    result = await conn.execute(stmt, [_request_row(r) for r in unique.values()])
+    inserted = {(row.org_id, row.request_id) for row in result}
+    fresh = [record for key, record in unique.items() if key in inserted]
+    if not fresh:
+        return
+    property_rows = [
+        {"org_id": r.org_id, "request_id": r.request_id, "key": key, "value": value}
+        for r in fresh
+        for key, value in r.properties.items()
+    ]
+    if property_rows:
+        await conn.execute(sa.insert(properties), property_rows)
+    in_sessions = [r for r in fresh if r.session_id is not None]
+    user_rows = [
+        {"org_id": r.org_id, "session_id": r.session_id, "user_id": r.user_id}
+        for r in in_sessions
+        if r.user_id
+    ]
+    if user_rows:
+        await conn.execute(insert(dialect, session_users).on_conflict_do_nothing(), user_rows)
+    if in_sessions:
+        await _update_rollups(conn, dialect, in_sessions)
+
+
+async def place_feedback(
+    conn: AsyncConnection, *, org_id: str, session_id: str, first_request_id: str, rating: bool | None
+) -> None:
+    """Make the first request the only one of its session that carries the feedback property."""
+    of_session = sa.select(requests.c.request_id).where(
+        requests.c.org_id == org_id, requests.c.session_id == session_id
+    )
+    await conn.execute(
+        sa.delete(properties).where(
+            properties.c.org_id == org_id,
+            properties.c.key == FEEDBACK_KEY,
+            properties.c.request_id.in_(of_session.scalar_subquery()),
+        )
+    )
+    if rating is not None:
+        await conn.execute(
+            sa.insert(properties).values(
+                org_id=org_id, request_id=first_request_id, key=FEEDBACK_KEY, value="1" if rating else "0"
+            )
+        )
+
+
+async def _update_rollups(conn: AsyncConnection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
+    """Fold a batch into the session rollups; move feedback when a late request becomes first."""
+    grouped: dict[tuple[str, str], list[RequestRecord]] = defaultdict(list)
+    for record in records:
+        grouped[(record.org_id, str(record.session_id))].append(record)
+    # Sorted keys make concurrent PostgreSQL writers lock rollup rows in one order (no deadlock).
+    rows = [
+        _rollup_row(org_id, session_id, grouped[(org_id, session_id)])
+        for org_id, session_id in sorted(grouped)
+    ]
+    stmt = insert(dialect, sessions)
+    old, new = sessions.c, stmt.excluded
+    new_is_first = sa.or_(
+        new.first_created_at_ms < old.first_created_at_ms,
+        sa.and_(
+            new.first_created_at_ms == old.first_created_at_ms, new.first_request_id < old.first_request_id
+        ),
+    )
+    newer_name = sa.and_(new.name != "", new.name_at_ms >= old.name_at_ms)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[sessions.c.org_id, sessions.c.session_id],
+        set_={
+            "first_request_id": sa.case((new_is_first, new.first_request_id), else_=old.first_request_id),
+            "first_created_at_ms": least(dialect, old.first_created_at_ms, new.first_created_at_ms),
+            "last_created_at_ms": greatest(dialect, old.last_created_at_ms, new.last_created_at_ms),
+            "name": sa.case((newer_name, new.name), else_=old.name),
+            "name_at_ms": sa.case((newer_name, new.name_at_ms), else_=old.name_at_ms),
+            **{column: getattr(old, column) + getattr(new, column) for column in _SUMMED},
+        },
+    ).returning(sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback)
+    batch_ids = {r.request_id for r in records}
+    for row in await conn.execute(stmt, rows):
+        if row.feedback is not None and row.first_request_id in batch_ids:
+            await place_feedback(
+                conn,
+                org_id=row.org_id,
+                session_id=row.session_id,
+                first_request_id=row.first_request_id,
+                rating=bool(row.feedback),
+            )
+
+
+def _request_row(r: RequestRecord) -> dict[str, Any]:
+    return {
+        "org_id": r.org_id,
+        "request_id": r.request_id,
+        "created_at_ms": r.created_at_ms,
+        "response_created_at_ms": r.response_created_at_ms,
+        "latency_ms": r.latency_ms,
+        "time_to_first_token_ms": r.time_to_first_token_ms,
+        "status": r.status,
+        "provider": r.provider,
+        "model": r.model,
+        "request_model": r.request_model,
+        "user_id": r.user_id,
+        "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens,
+        "total_tokens": r.total_tokens,
+        "cache_read_tokens": r.cache_read_tokens,
+        "cache_write_tokens": r.cache_write_tokens,
+        "cost_nano_usd": r.cost_nano_usd,
+        "cost_known": r.cost_known,
+        "target_url": r.target_url,
+        "session_id": r.session_id,
+        "session_path": r.properties.get(SESSION_PATH_KEY),
+        "request_body": r.request_body,
+        "response_body": r.response_body,
+    }
+
+
+def _rollup_row(org_id: str, session_id: str, batch: list[RequestRecord]) -> dict[str, Any]:
+    first = min(batch, key=lambda r: (r.created_at_ms, r.request_id))
+    named = [r for r in batch if r.session_name]
+    latest_named = max(named, key=lambda r: r.created_at_ms) if named else None
+    return {
+        "org_id": org_id,
+        "session_id": session_id,
+        "name": latest_named.session_name if latest_named else "",
+        "name_at_ms": latest_named.created_at_ms if latest_named else -1,
+        "first_request_id": first.request_id,
+        "first_created_at_ms": first.created_at_ms,
+        "last_created_at_ms": max(r.created_at_ms for r in batch),
+        "request_count": len(batch),
+        "prompt_tokens": sum(r.prompt_tokens for r in batch),
+        "completion_tokens": sum(r.completion_tokens for r in batch),
+        "total_tokens": sum(r.total_tokens for r in batch),
+        "cost_nano_usd": sum(r.cost_nano_usd for r in batch),
+        "latency_sum_ms": sum(r.latency_ms for r in batch),
+    }
