@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fix bench clean
+.PHONY: install run test lint fix bench openapi clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ lint: install
 fix: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+openapi: install
+	$(BIN)/python -c 'import json; from heliograph.app import create_app; from heliograph.config import Settings; print(json.dumps(create_app(Settings()).openapi(), indent=2))' > docs/openapi.json
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
+from heliograph.api.openapi import install_openapi
 from heliograph.api.routes import health, ingest, requests, sessions
 from heliograph.config import Settings
 from heliograph.domain.pricing import PriceTable
@@ -18,7 +19,9 @@ from heliograph.ingest.pipeline import IngestPipeline
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.store import SqlStore
 
-__all__ = ["create_app"]
+__all__ = ["ROUTERS", "create_app"]
+
+ROUTERS = (health.router, ingest.router, sessions.router, requests.router)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for router in (health.router, ingest.router, sessions.router, requests.router):
+    install_openapi(app)
+    for router in ROUTERS:
         app.include_router(router)
     return app

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from heliograph.api.schemas import Envelope
 from heliograph.errors import HeliographError, Unavailable
 
-__all__ = ["install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
+
+# What every JSON endpoint may answer besides success, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Envelope[None], "description": description}
+    for status, description in (
+        (400, "A value is malformed; the message names it"),
+        (401, "Missing, unknown or revoked API key"),
+        (404, "Not found in the caller's organization"),
+        (413, "Body over the size limit"),
+        (422, "The body does not match the schema"),
+        (503, "The database is unavailable; retry"),
+    )
+}
 
 
 def _envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -16,6 +16,7 @@ from heliograph.domain.sessions import PathNode
 from heliograph.storage.base import SessionSummary, StoredRequest
 
 __all__ = [
+    "AsyncLogCreate",
     "AveragePublic",
     "Envelope",
     "FeedbackCreate",
@@ -51,6 +52,43 @@ class Envelope(BaseModel, Generic[T]):
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ProviderRequest(_Open):
+    url: str = Field(description="The provider URL called (stored as target_url)")
+    json_: dict[str, Any] = Field(alias="json", description="The request body sent to the model")
+    meta: dict[str, str] = Field(default_factory=dict, description="Extra request headers (Helicone-*)")
+
+
+class ProviderResponse(_Open):
+    json_: dict[str, Any] = Field(alias="json", description="The response body; {} when textBody is used")
+    textBody: str | None = Field(None, description="A streamed body: JSON lines or SSE, used when non-empty")
+    status: int = Field(description="The provider's HTTP status")
+    headers: dict[str, str] = Field(default_factory=dict)
+    cost: float | None = Field(None, description="Cost in USD; overrides the price table")
+
+
+class EpochTime(_Open):
+    seconds: int
+    milliseconds: int
+
+
+class Timing(_Open):
+    startTime: EpochTime
+    endTime: EpochTime
+    timeToFirstToken: float | None = None
+
+
+class AsyncLogCreate(_Open):
+    """What Helicone's logging clients send. Documented here; validated with Helicone's messages (400)."""
+
+    providerRequest: ProviderRequest
+    providerResponse: ProviderResponse
+    timing: Timing | None = None
 
 
 class FeedbackCreate(_Body):

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 from heliograph.api.deps import CurrentOrg, PipelineDep, PricesDep
+from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.openapi import ASYNC_LOG_BODY
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
 router = APIRouter(tags=["ingestion"])
@@ -25,7 +27,16 @@ def _log_endpoint(prefix: str, provider: str) -> None:
         summary=f"Log a {provider} call",
         description=_DESCRIPTION,
         operation_id=f"log_{prefix}",
-        responses={200: {"content": {"text/plain": {"example": "ok"}}, "headers": {"helicone-id": {}}}},
+        responses={
+            200: {
+                "content": {"text/plain": {"schema": {"type": "string"}, "example": "ok"}},
+                "headers": {
+                    "helicone-id": {"description": "The stored request's id", "schema": {"type": "string"}}
+                },
+            },
+            **{status: ERROR_RESPONSES[status] for status in (400, 401, 413, 503)},
+        },
+        openapi_extra={"requestBody": ASYNC_LOG_BODY},
     )
     async def log_call(
         request: Request, org_id: CurrentOrg, pipeline: PipelineDep, prices: PricesDep

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
+from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.schemas import (
     Envelope,
     FeedbackCreate,
@@ -21,7 +22,7 @@ from heliograph.domain.requests import RequestQuery, parse_sort
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/request", tags=["requests"])
+router = APIRouter(prefix="/v1/request", tags=["requests"], responses=ERROR_RESPONSES)
 
 
 def _request_id(raw: str) -> str:

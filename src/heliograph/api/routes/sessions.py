@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
+from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.schemas import (
     NANO,
     AveragePublic,
@@ -35,7 +36,7 @@ from heliograph.domain.records import SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery, build_path_tree, check_timezone
 from heliograph.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/session", tags=["sessions"])
+router = APIRouter(prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES)
 
 SESSION_NAMES_LIMIT = 50
 
