@@ -10,7 +10,15 @@ HeliographError
 
 from __future__ import annotations
 
-__all__ = ["HeliographError", "InvalidInput", "NotFound", "PayloadTooLarge", "Unauthorized", "Unavailable"]
+__all__ = [
+    "HeliographError",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "StorageFault",
+    "Unauthorized",
+    "Unavailable",
+]
 
 
 class HeliographError(Exception):
@@ -37,6 +45,10 @@ class NotFound(HeliographError):
 
 class PayloadTooLarge(HeliographError):
     status_code = 413
+
+
+class StorageFault(HeliographError):
+    status_code = 500
 
 
 class Unavailable(HeliographError):

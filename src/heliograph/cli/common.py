@@ -38,11 +38,12 @@ def settings_with(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def open_store(database_url: str) -> AsyncIterator[SqlStore]:
-    """A store on `database_url` with the schema brought up to date."""
+async def open_store(database_url: str, *, migrate: bool = True) -> AsyncIterator[SqlStore]:
+    """A store on `database_url`, with the schema brought up to date unless `migrate` is False."""
     store = SqlStore.from_url(database_url)
     try:
-        await upgrade_to_head(store.engines.writer)
+        if migrate:
+            await upgrade_to_head(store.engines.writer)
         yield store
     finally:
         await store.close()

@@ -17,9 +17,9 @@ from heliograph.storage.base import ApiKeyInfo
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
 
-async def create_key(database_url: str, *, org: str, name: str) -> str:
+async def create_key(database_url: str, *, org: str, name: str, migrate: bool = True) -> str:
     """Create a key for `org` (creating the organization if needed) and return it in clear, once."""
-    async with open_store(database_url) as store:
+    async with open_store(database_url, migrate=migrate) as store:
         org_id = await store.ensure_org(name=org)
         key = generate_api_key()
         await store.add_api_key(

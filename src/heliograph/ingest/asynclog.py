@@ -101,8 +101,8 @@ def parse_async_log(
         time_to_first_token_ms=ttft_ms,
         status=int(status),
         provider=provider,
-        model=model,
-        request_model=request_model,
+        model=_text(model),
+        request_model=request_model and _text(request_model),
         user_id=helicone.user_id,
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
@@ -110,9 +110,9 @@ def parse_async_log(
         cache_write_tokens=usage.cache_write_tokens,
         cost_nano_usd=cost_nano_usd,
         cost_known=cost_known,
-        target_url=url,
+        target_url=_text(url),
         request_body=orjson.dumps(request_json).decode(),
-        response_body=text_body if text_body else orjson.dumps(response["json"]).decode(),
+        response_body=_text(text_body) if text_body else orjson.dumps(response["json"]).decode(),
         properties=helicone.properties,
     )
 
@@ -122,7 +122,17 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 def _string_pairs(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(str(k), v if isinstance(v, str) else str(v)) for k, v in meta.items() if v is not None]
+    """Meta values as header strings; non-strings become their JSON text (true, 1.5, {"a":1})."""
+    return [
+        (str(k), v if isinstance(v, str) else orjson.dumps(v).decode())
+        for k, v in meta.items()
+        if v is not None
+    ]
+
+
+def _text(value: str) -> str:
+    """Drop NUL characters, which PostgreSQL text cannot hold (JSON bodies keep them escaped)."""
+    return value.replace("\x00", "")
 
 
 def _epoch_ms(part: object, name: str) -> int:

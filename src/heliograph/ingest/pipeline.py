@@ -12,7 +12,7 @@ import logging
 from typing import Final
 
 from heliograph.domain.records import RequestRecord
-from heliograph.errors import Unavailable
+from heliograph.errors import StorageFault, Unavailable
 from heliograph.storage.base import Store
 
 __all__ = ["IngestPipeline"]
@@ -97,9 +97,10 @@ class IngestPipeline:
                 for item in batch:
                     await self._write([item])
                 return
-            log.warning("ingest write failed: %s", type(exc).__name__)
+            # Retrying cannot help a record the database refuses, so this is a 500, not a 503.
+            log.error("ingest write refused a record: %s", type(exc).__name__)
             self.failed += 1
-            _settle(batch, Unavailable("The database could not store this request; retry shortly"))
+            _settle(batch, StorageFault("The database refused this request; it was not stored"))
             return
         self.committed += len(batch)
         _settle(batch, None)
