@@ -6,7 +6,6 @@ every client mistake. Unknown keys are ignored because clients differ in what el
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
@@ -16,17 +15,14 @@ import orjson
 from heliograph.domain.headers import read_helicone_headers
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
-from heliograph.domain.usage import usage_from_response
 from heliograph.errors import InvalidInput
+from heliograph.ingest.calls import LoggedCall, record_of
 
 __all__ = ["PROVIDERS", "parse_async_log"]
 
 PROVIDERS = {"custom": "CUSTOM", "oai": "OPENAI", "anthropic": "ANTHROPIC"}
 # Epoch seconds beyond the year 9999 are a client bug, not a time.
 _MAX_EPOCH_SECONDS = 253_402_300_799
-# Bounds that keep every stored number, and the sums over a session, inside a 64-bit integer.
-MAX_TOKENS = 10**12
-MAX_COST_NANO_USD = 10**15  # one million USD for one call
 _INT32 = 2**31
 
 
@@ -60,7 +56,6 @@ def parse_async_log(
         raise InvalidInput("Invalid providerRequest: 'meta' should be an object")
     if "json" not in request or request["json"] is None:
         raise InvalidInput("Invalid providerRequest: 'json' is undefined")
-    request_json = request["json"]
     if "json" not in response or response["json"] is None:
         raise InvalidInput("Invalid providerResponse: 'json' is undefined")
     status = response.get("status")
@@ -76,45 +71,20 @@ def parse_async_log(
         raise InvalidInput("Invalid providerResponse: 'textBody' should be a string")
     start_ms, end_ms, ttft_ms = _timing(payload.get("timing"), received_at_ms)
 
-    helicone = read_helicone_headers([*_string_pairs(meta), *headers])
-    usage = usage_from_response(json_body=response["json"], text_body=text_body or None)
-    if max(usage.prompt_tokens, usage.completion_tokens) > MAX_TOKENS:
-        raise InvalidInput(f"Invalid usage: token counts above {MAX_TOKENS:.0e} are not plausible")
-    request_model = request_json.get("model") if isinstance(request_json, dict) else None
-    request_model = request_model if isinstance(request_model, str) and request_model else None
-    model = request_model or usage.model or "unknown"
-    override = _cost_override(response.get("cost"))
-    if override is None:
-        cost = prices.cost(provider=provider, model=model, usage=usage)
-        cost_nano_usd, cost_known = cost.nano_usd, cost.known
-    else:
-        cost_nano_usd, cost_known = override, True
-    if cost_nano_usd > MAX_COST_NANO_USD:
-        raise InvalidInput("Invalid cost: more than 1,000,000 USD for one call is not plausible")
-
-    return RequestRecord(
-        org_id=org_id,
-        request_id=helicone.request_id or str(uuid.uuid4()),
-        created_at_ms=start_ms,
-        response_created_at_ms=end_ms,
-        latency_ms=end_ms - start_ms,
-        time_to_first_token_ms=ttft_ms,
-        status=int(status),
+    call = LoggedCall(
         provider=provider,
-        model=_text(model),
-        request_model=request_model and _text(request_model),
-        user_id=helicone.user_id,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cost_nano_usd=cost_nano_usd,
-        cost_known=cost_known,
-        target_url=_text(url),
-        request_body=orjson.dumps(request_json).decode(),
-        response_body=_text(text_body) if text_body else orjson.dumps(response["json"]).decode(),
-        properties=helicone.properties,
+        target_url=url,
+        request_json=request["json"],
+        response_json=response["json"],
+        text_body=text_body,
+        status=int(status),
+        start_ms=start_ms,
+        end_ms=end_ms,
+        ttft_ms=ttft_ms,
+        cost_override_nano_usd=_cost_override(response.get("cost")),
     )
+    helicone = read_helicone_headers([*_string_pairs(meta), *headers])
+    return record_of(call, org_id=org_id, helicone=helicone, prices=prices)
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -128,11 +98,6 @@ def _string_pairs(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
         for k, v in meta.items()
         if v is not None
     ]
-
-
-def _text(value: str) -> str:
-    """Drop NUL characters, which PostgreSQL text cannot hold (JSON bodies keep them escaped)."""
-    return value.replace("\x00", "")
 
 
 def _epoch_ms(part: object, name: str) -> int:
