@@ -12,22 +12,24 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import health, ingest, requests, sessions
+from heliograph.api.routes import gateway, health, ingest, metrics, requests, sessions
 from heliograph.config import Settings
 from heliograph.domain.pricing import PriceTable
+from heliograph.gateway.proxy import Gateway
+from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.ingest.pipeline import IngestPipeline
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.store import SqlStore
 
 __all__ = ["ROUTERS", "create_app"]
 
-ROUTERS = (health.router, ingest.router, sessions.router, requests.router)
+ROUTERS = (health.router, metrics.router, ingest.router, sessions.router, requests.router, gateway.router)
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
-    """Build the ASGI app; the store, pipeline and price table come to life in its lifespan."""
+    """Build the ASGI app; the store, pipeline, price table and gateway come to life in its lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,12 +39,28 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         pipeline = IngestPipeline(
             store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
         )
-        app.state.store, app.state.pipeline, app.state.prices = store, pipeline, PriceTable.load_default()
+        prices = PriceTable.load_default()
+        proxy = Gateway(
+            client=create_upstream_client(
+                connect_timeout=settings.upstream_connect_timeout, read_timeout=settings.upstream_read_timeout
+            ),
+            upstreams=Upstreams(settings.openai_base_url, settings.anthropic_base_url),
+            pipeline=pipeline,
+            prices=prices,
+            max_capture_bytes=settings.max_body_bytes,
+        )
+        app.state.store, app.state.pipeline, app.state.prices, app.state.gateway = (
+            store,
+            pipeline,
+            prices,
+            proxy,
+        )
         pipeline.start()
         try:
             yield
         finally:
-            # In-flight log calls are already answered or waiting on their batch: finish them first.
+            # Gateway records still being written go first, then every queued batch, then the pool.
+            await proxy.close()
             await pipeline.stop()
             await store.close()
 

@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     )
     ingest_batch_size: int = Field(500, ge=1, description="Most records written in one transaction.")
     log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Where the gateway sends /openai/v1/* (with its /v1, as the SDK).",
+    )
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com",
+        description="Where the gateway sends /anthropic/v1/* (without /v1, as the SDK).",
+    )
+    upstream_connect_timeout: float = Field(
+        10.0, gt=0, description="Seconds to connect to an upstream (then 504)."
+    )
+    upstream_read_timeout: float = Field(
+        600.0, gt=0, description="Seconds an upstream may stay silent mid-answer (then 504)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -43,6 +57,13 @@ class Settings(BaseSettings):
                 f"(got {value.split(':', 1)[0]!r})"
             )
         return value
+
+    @field_validator("openai_base_url", "anthropic_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"upstream base URLs must start with http:// or https:// (got {value[:40]!r})")
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod

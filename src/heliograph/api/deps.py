@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the store, the ingest pipeline and the caller's organization."""
+"""FastAPI dependencies: the store, the ingest pipeline and the caller's organization.
+
+Every dependency is `async def`: FastAPI runs plain functions in a thread pool, a hop that would
+cost more than the lookups themselves on every request.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +19,17 @@ from heliograph.storage.base import Store
 __all__ = ["CurrentOrg", "PipelineDep", "PricesDep", "StoreDep", "org_for_bearer"]
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def _pipeline(request: Request) -> IngestPipeline:
+async def _pipeline(request: Request) -> IngestPipeline:
     pipeline: IngestPipeline = request.app.state.pipeline
     return pipeline
 
 
-def _prices(request: Request) -> PriceTable:
+async def _prices(request: Request) -> PriceTable:
     prices: PriceTable = request.app.state.prices
     return prices
 
@@ -35,13 +39,13 @@ PipelineDep = Annotated[IngestPipeline, Depends(_pipeline)]
 PricesDep = Annotated[PriceTable, Depends(_prices)]
 
 
-async def org_for_bearer(store: Store, header: str | None) -> str:
+async def org_for_bearer(store: Store, header: str | None, *, header_name: str = "Authorization") -> str:
     """The organization of `Bearer <key>`; Unauthorized when the key is missing, unknown or revoked."""
     if not header:
-        raise Unauthorized("Missing API key: send the header 'Authorization: Bearer <key>'")
+        raise Unauthorized(f"Missing API key: send the header '{header_name}: Bearer <key>'")
     scheme, _, key = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("Malformed Authorization header: expected 'Bearer <key>'")
+        raise Unauthorized(f"Malformed {header_name} header: expected 'Bearer <key>'")
     # Only the SHA-256 of a key is stored; the lookup is by hash, so no key is ever compared in SQL.
     org_id = await store.org_for_key_hash(hash_api_key(key.strip()))
     if org_id is None:

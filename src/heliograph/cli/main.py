@@ -45,9 +45,22 @@ def serve(
         typer.Option(help="Keep a ready API key for organization 'default' in this file (for local use)."),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
+    openai_base_url: Annotated[
+        str | None, typer.Option(help="Gateway upstream for /openai/v1/* [env HELIOGRAPH_OPENAI_BASE_URL]")
+    ] = None,
+    anthropic_base_url: Annotated[
+        str | None,
+        typer.Option(help="Gateway upstream for /anthropic/v1/* [env HELIOGRAPH_ANTHROPIC_BASE_URL]"),
+    ] = None,
 ) -> None:
-    """Apply migrations and serve the API."""
-    settings = settings_with(host=host, port=port, database_url=database_url)
+    """Apply migrations and serve the API and the gateway."""
+    settings = settings_with(
+        host=host,
+        port=port,
+        database_url=database_url,
+        openai_base_url=openai_base_url,
+        anthropic_base_url=anthropic_base_url,
+    )
     asyncio.run(_migrate(settings.database_url))
     base = f"http://{settings.host}:{settings.port}"
     if ready_key is not None:

@@ -1,0 +1,242 @@
+"""Forwarding one call upstream, relaying the answer as it arrives, and logging it afterwards.
+
+The answer streams through untouched (bar the usage chunk the gateway asked for itself); the log
+record is built from the relayed bytes once the last one is sent, and written through the same
+durable pipeline as the async-log endpoints. A logging fault is counted and logged, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
+from heliograph.domain.pricing import PriceTable
+from heliograph.gateway.streams import UsageChunkFilter
+from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers
+from heliograph.ingest.calls import LoggedCall, record_of
+from heliograph.ingest.pipeline import IngestPipeline
+
+__all__ = ["CANCELLED_STATUS", "Gateway", "GatewayStats"]
+
+log = logging.getLogger(__name__)
+
+CANCELLED_STATUS = -3  # Helicone's status for a stream the caller abandoned
+BAD_GATEWAY, GATEWAY_TIMEOUT = 502, 504
+
+
+@dataclass(slots=True)
+class GatewayStats:
+    """Counters shown at /metrics."""
+
+    calls: int = 0
+    upstream_errors: int = 0
+    logged: int = 0
+    log_failures: int = 0
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """What the gateway saw of one call, filled in as the answer streams through."""
+
+    route: Route
+    org_id: str
+    helicone: HeliconeHeaders
+    request_json: object
+    start_ms: int
+    started: float
+    stream: bool
+    captured: list[bytes] = field(default_factory=list)
+    captured_bytes: int = 0
+    first_chunk_at: float | None = None
+
+
+class Gateway:
+    """Proxies calls to the configured upstreams through one shared HTTP client.
+
+    Parameters:
+        client: the pooled upstream client (the only place the gateway talks to the outside).
+        upstreams: where `/openai/v1/*` and `/anthropic/v1/*` go.
+        pipeline, prices: how calls are logged, as for the async-log endpoints.
+        max_capture_bytes: most bytes of an answer kept for its log record.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        upstreams: Upstreams,
+        pipeline: IngestPipeline,
+        prices: PriceTable,
+        max_capture_bytes: int,
+    ) -> None:
+        self.client = client
+        self.upstreams = upstreams
+        self.stats = GatewayStats()
+        self._pipeline = pipeline
+        self._prices = prices
+        self._max_capture = max_capture_bytes
+        self._log_tasks: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        """Finish writing pending log records, then close the upstream client."""
+        await asyncio.gather(*self._log_tasks, return_exceptions=True)
+        await self.client.aclose()
+
+    async def forward(self, request: Request, route: Route, *, org_id: str) -> Response:
+        """Send the caller's request to `route` and relay the answer; 502/504 when the upstream fails."""
+        helicone = read_helicone_headers(
+            request.headers.items()
+        )  # 400 on bad headers, before any upstream call
+        helicone = dataclasses.replace(helicone, request_id=helicone.request_id or str(uuid.uuid4()))
+        body = await request.body()
+        request_json = _json_or_none(body)
+        injected = _needs_usage(route, request_json)
+        if injected:
+            request_json = _with_usage(request_json)
+            body = orjson.dumps(request_json)
+        exchange = _Exchange(
+            route=route,
+            org_id=org_id,
+            helicone=helicone,
+            request_json=request_json if request_json is not None else body.decode(errors="replace"),
+            start_ms=time.time_ns() // 1_000_000,
+            started=time.perf_counter(),
+            stream=isinstance(request_json, dict) and request_json.get("stream") is True,
+        )
+        self.stats.calls += 1
+        upstream_request = self.client.build_request(
+            request.method, route.url, headers=forwardable_headers(request.headers.items()), content=body
+        )
+        try:
+            upstream = await self.client.send(upstream_request, stream=True)
+        except httpx.TimeoutException:
+            return self._failed(exchange, GATEWAY_TIMEOUT, "The upstream did not answer in time")
+        except httpx.HTTPError as exc:
+            return self._failed(
+                exchange, BAD_GATEWAY, f"The upstream could not be reached ({type(exc).__name__})"
+            )
+        exchange.stream = exchange.stream or upstream.headers.get("content-type", "").startswith(
+            "text/event-stream"
+        )
+        response = StreamingResponse(
+            self._relay(upstream, exchange, injected), status_code=upstream.status_code
+        )
+        response.raw_headers = [
+            (name, value)
+            for name, value in upstream.headers.raw
+            if name.lower().decode() not in HOP_BY_HOP or (name.lower() == b"content-length" and not injected)
+        ] + [(b"helicone-id", str(helicone.request_id).encode())]
+        return response
+
+    async def _relay(
+        self, upstream: httpx.Response, exchange: _Exchange, injected: bool
+    ) -> AsyncIterator[bytes]:
+        usage_filter = UsageChunkFilter() if injected else None
+        status = upstream.status_code
+        try:
+            async for chunk in upstream.aiter_raw():
+                if exchange.first_chunk_at is None:
+                    exchange.first_chunk_at = time.perf_counter()
+                self._capture(exchange, chunk)
+                out = usage_filter.feed(chunk) if usage_filter else chunk
+                if out:
+                    yield out
+            if usage_filter and (tail := usage_filter.flush()):
+                yield tail
+        except httpx.TimeoutException:
+            status = GATEWAY_TIMEOUT
+            self.stats.upstream_errors += 1
+            raise  # the caller's connection is cut, so it knows the answer is incomplete
+        except httpx.HTTPError:
+            status = BAD_GATEWAY
+            self.stats.upstream_errors += 1
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            status = CANCELLED_STATUS
+            raise
+        finally:
+            await upstream.aclose()
+            self._log(exchange, status=status, body=b"".join(exchange.captured))
+
+    def _capture(self, exchange: _Exchange, chunk: bytes) -> None:
+        if exchange.captured_bytes + len(chunk) <= self._max_capture:
+            exchange.captured.append(chunk)
+            exchange.captured_bytes += len(chunk)
+
+    def _failed(self, exchange: _Exchange, status: int, message: str) -> Response:
+        self.stats.upstream_errors += 1
+        self._log(exchange, status=status, body=orjson.dumps({"error": message}))
+        return JSONResponse({"data": None, "error": message}, status_code=status)
+
+    def _log(self, exchange: _Exchange, *, status: int, body: bytes) -> None:
+        """Write the record in the background, once the answer is on its way."""
+        task = asyncio.create_task(self._write(exchange, status, body))
+        self._log_tasks.add(task)
+        task.add_done_callback(self._log_tasks.discard)
+
+    async def _write(self, exchange: _Exchange, status: int, body: bytes) -> None:
+        elapsed_ms = round((time.perf_counter() - exchange.started) * 1000)
+        first = exchange.first_chunk_at
+        response_json = _json_or_none(body)
+        call = LoggedCall(
+            provider=exchange.route.provider,
+            target_url=exchange.route.url,
+            request_json=exchange.request_json,
+            response_json=response_json if response_json is not None else {},
+            text_body=None if response_json is not None else body.decode(errors="replace"),
+            status=status,
+            start_ms=exchange.start_ms,
+            end_ms=exchange.start_ms + elapsed_ms,
+            ttft_ms=round((first - exchange.started) * 1000)
+            if exchange.stream and first is not None
+            else None,
+        )
+        try:
+            record = record_of(call, org_id=exchange.org_id, helicone=exchange.helicone, prices=self._prices)
+            await self._pipeline.submit(record)
+        except Exception as exc:  # a logging fault must never reach the proxied call
+            self.stats.log_failures += 1
+            log.warning("gateway could not log a call: %s", type(exc).__name__)
+            return
+        self.stats.logged += 1
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _needs_usage(route: Route, request_json: object) -> bool:
+    """An OpenAI-style streamed chat completion that did not ask for usage: ask for it."""
+    if (
+        route.provider == "ANTHROPIC"
+        or not isinstance(request_json, dict)
+        or request_json.get("stream") is not True
+    ):
+        return False
+    if not route.url.split("?", 1)[0].endswith("/chat/completions"):
+        return False
+    options = request_json.get("stream_options")
+    return not (isinstance(options, dict) and options.get("include_usage"))
+
+
+def _with_usage(request_json: dict[str, Any]) -> dict[str, Any]:
+    options = request_json.get("stream_options")
+    return {
+        **request_json,
+        "stream_options": {**(options if isinstance(options, dict) else {}), "include_usage": True},
+    }
