@@ -17,7 +17,8 @@ import asyncpg
 import httpx
 import pytest
 
-from support import Cast, Server, new_tenant, start_server, stop_server
+from fake_upstream import serve_fake_upstream
+from support import Cast, Server, free_port, new_tenant, start_server, stop_server
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HELIOGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -89,9 +90,25 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server per database for the whole run."""
-    running = start_server(database_url, tmp_path_factory.mktemp("server") / "server.log")
+def fake_upstream() -> Iterator[str]:
+    """The OpenAI/Anthropic stand-in on loopback; its base URL, without /v1."""
+    with serve_fake_upstream(free_port()) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def server(
+    database_url: str, fake_upstream: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One real server per database for the whole run; its gateway talks to the fake upstream."""
+    running = start_server(
+        database_url,
+        tmp_path_factory.mktemp("server") / "server.log",
+        "--openai-base-url",
+        f"{fake_upstream}/v1",
+        "--anthropic-base-url",
+        fake_upstream,
+    )
     yield running
     stop_server(running)
 
