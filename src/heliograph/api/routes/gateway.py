@@ -28,24 +28,33 @@ GatewayDep = Annotated[Gateway, Depends(_gateway)]
 GatewayOrg = Annotated[str, Depends(_gateway_org)]
 
 
-@router.api_route(
-    "/openai/v1/{path:path}", methods=METHODS, summary="Proxy to the OpenAI-compatible upstream"
-)
 async def openai(path: str, request: Request, org_id: GatewayOrg, gateway: GatewayDep) -> Response:
     """Forward to `<openai base>/<path>` and log the call."""
     return await gateway.forward(request, gateway.upstreams.openai(path, request.url.query), org_id=org_id)
 
 
-@router.api_route("/anthropic/v1/{path:path}", methods=METHODS, summary="Proxy to Anthropic")
 async def anthropic(path: str, request: Request, org_id: GatewayOrg, gateway: GatewayDep) -> Response:
     """Forward to `<anthropic base>/v1/<path>` and log the call."""
     return await gateway.forward(request, gateway.upstreams.anthropic(path, request.url.query), org_id=org_id)
 
 
-@router.api_route(
-    "/gateway/{path:path}", methods=METHODS, summary="Proxy to the Helicone-Target-Url upstream"
-)
 async def target(path: str, request: Request, org_id: GatewayOrg, gateway: GatewayDep) -> Response:
     """Forward to `<Helicone-Target-Url>/<path>` (any OpenAI-compatible provider) and log the call."""
     route = gateway.upstreams.target(request.headers.get("helicone-target-url"), path, request.url.query)
     return await gateway.forward(request, route, org_id=org_id)
+
+
+# One operation per method, so each has its own operation id in the OpenAPI document.
+for _path, _endpoint, _summary in (
+    ("/openai/v1/{path:path}", openai, "Proxy to the OpenAI-compatible upstream"),
+    ("/anthropic/v1/{path:path}", anthropic, "Proxy to Anthropic"),
+    ("/gateway/{path:path}", target, "Proxy to the Helicone-Target-Url upstream"),
+):
+    for _method in METHODS:
+        router.add_api_route(
+            _path,
+            _endpoint,
+            methods=[_method],
+            operation_id=f"{_endpoint.__name__}_proxy_{_method.lower()}",
+            summary=_summary,
+        )
