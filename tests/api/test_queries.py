@@ -267,6 +267,36 @@ class TestSessionMetrics:
         assert metrics["session_count"] == [] and metrics["average"]["session_cost"] == [{"average": 0.0}]
 
 
+class TestFeedbackBreakdown:
+    def test_each_value_gets_its_sessions_ratings_interval_and_p_value(self, data: Dataset) -> None:
+        response = data.tenant.client.post(
+            "/v1/session/feedback/breakdown", json={"property": "prompt-version"}
+        )
+        assert response.status_code == 200, response.text
+        b, a = response.json()["data"]  # B is in s2 and s3, A only in s1; most sessions first
+        # A: s1 rated up. Wilson 1/1 = (0.2065, 1.0).
+        assert (a["value"], a["sessions"], a["rated"], a["positive"], a["negative"]) == ("A", 1, 1, 1, 0)
+        assert (a["positive_rate"], a["p_value"]) == (1.0, None)
+        assert (a["ci_low"], a["ci_high"]) == (pytest.approx(0.2065, abs=1e-4), 1.0)
+        # B: s2 rated down, s3 unrated. Against A: pooled 1/2, z = -1/sqrt(0.5), p = erfc(1) = 0.1573.
+        assert (b["value"], b["sessions"], b["rated"], b["positive"], b["negative"]) == ("B", 2, 1, 0, 1)
+        assert b["positive_rate"] == 0.0
+        assert (b["ci_low"], b["ci_high"]) == (0.0, pytest.approx(0.7934, abs=1e-4))
+        assert b["p_value"] == pytest.approx(0.157299, abs=1e-6)
+
+    def test_model_is_a_built_in_dimension_and_filters_apply(self, data: Dataset) -> None:
+        body = {"property": "model", "filter": ses("session_session_name", "equals", "Support")}
+        rows = data.tenant.client.post("/v1/session/feedback/breakdown", json=body).json()["data"]
+        assert [(r["value"], r["sessions"], r["positive"], r["negative"]) for r in rows] == [
+            ("gpt-4o-mini", 2, 1, 1),
+            ("gpt-4o", 1, 1, 0),
+        ]
+
+    def test_an_empty_property_is_refused(self, data: Dataset) -> None:
+        response = data.tenant.client.post("/v1/session/feedback/breakdown", json={"property": ""})
+        assert response.status_code == 422
+
+
 class TestSessionTags:
     def test_get_returns_the_tag_and_a_new_tag_replaces_it(self, data: Dataset) -> None:
         client = data.tenant.client

@@ -19,6 +19,8 @@ __all__ = [
     "AsyncLogCreate",
     "AveragePublic",
     "Envelope",
+    "FeedbackBreakdownCreate",
+    "FeedbackBreakdownPublic",
     "FeedbackCreate",
     "HistogramBinPublic",
     "MetricAveragesPublic",
@@ -122,6 +124,28 @@ class SessionNameQueryCreate(_Body):
     filter: Any = Field("all", description='Filter tree (spec section 5); "all" or {} for none')
     pSize: Literal["p50", "p75", "p95", "p99", "p99.9"] | None = None
     useInterquartile: bool | None = None
+
+
+class FeedbackBreakdownCreate(_Body):
+    property: str = Field(
+        min_length=1, max_length=256, description="A property key, or `model` / `provider` (request columns)"
+    )
+    timeFilter: TimeFilter | None = None
+    filter: Any = Field("all", description='Filter tree (spec section 5); "all" or {} for none')
+
+
+class FeedbackBreakdownPublic(BaseModel):
+    value: str
+    sessions: int = Field(description="Sessions with at least one request carrying this value")
+    rated: int
+    positive: int
+    negative: int
+    positive_rate: float | None
+    ci_low: float | None = Field(description="95% Wilson interval of positive_rate")
+    ci_high: float | None
+    p_value: float | None = Field(
+        description="Two-proportion test against the best-rated value (null for it)"
+    )
 
 
 class SessionTagCreate(_Body):

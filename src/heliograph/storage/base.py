@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetricValues
 from heliograph.domain.records import RequestRecord
@@ -144,6 +145,12 @@ class Store(Protocol):
 
     async def session_metric_values(self, *, org_id: str, query: SessionQuery) -> list[SessionMetricValues]:
         """Request count, duration and cost of every matching session."""
+
+    async def feedback_by_value(
+        self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
+    ) -> list[FeedbackCounts]:
+        """For each value of `dimension` (a property key, or model/provider) among the matching
+        sessions' requests: how many sessions carry it and how they were rated; most sessions first."""
 
     async def get_session_tag(self, *, org_id: str, session_id: str) -> str | None: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +13,8 @@ from heliograph.api.schemas import (
     NANO,
     AveragePublic,
     Envelope,
+    FeedbackBreakdownCreate,
+    FeedbackBreakdownPublic,
     FeedbackCreate,
     HistogramBinPublic,
     MetricAveragesPublic,
@@ -29,6 +32,7 @@ from heliograph.api.schemas import (
     session_time,
 )
 from heliograph.domain import feedback
+from heliograph.domain.breakdown import breakdown, check_dimension
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import validate_session_id
 from heliograph.domain.metrics import MetricDistribution, distribution, percentile_fraction
@@ -39,6 +43,7 @@ from heliograph.errors import InvalidInput, NotFound
 router = APIRouter(prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES)
 
 SESSION_NAMES_LIMIT = 50
+BREAKDOWN_VALUES_LIMIT = 100
 
 
 def _window(time_filter: TimeFilter | None) -> tuple[int | None, int | None]:
@@ -153,6 +158,20 @@ async def session_metrics(
             ),
         )
     )
+
+
+@router.post("/feedback/breakdown", response_model=Envelope[list[FeedbackBreakdownPublic]])
+async def feedback_breakdown(
+    body: FeedbackBreakdownCreate, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[list[FeedbackBreakdownPublic]]:
+    """Per value of a property (or model/provider): sessions, ratings, positive rate with its 95% Wilson
+    interval, and the p-value of the difference to the best-rated value."""
+    start_ms, end_ms = _window(body.timeFilter)
+    query = SessionQuery(filter=parse_filter(body.filter), start_ms=start_ms, end_ms=end_ms)
+    counts = await store.feedback_by_value(
+        org_id=org_id, query=query, dimension=check_dimension(body.property), limit=BREAKDOWN_VALUES_LIMIT
+    )
+    return Envelope(data=[FeedbackBreakdownPublic(**dataclasses.asdict(row)) for row in breakdown(counts)])
 
 
 def _bins(metric: MetricDistribution) -> list[HistogramBinPublic]:

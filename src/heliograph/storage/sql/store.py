@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetricValues
 from heliograph.domain.records import RequestRecord
@@ -316,6 +317,48 @@ class SqlStore:
         return [
             SessionMetricValues(int(count), duration / 1000, cost / NANO) for count, duration, cost in rows
         ]
+
+    async def feedback_by_value(
+        self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
+    ) -> list[FeedbackCounts]:
+        s, r = sessions.c, requests.c
+        if dimension in BUILTIN_DIMENSIONS:
+            value = r.model if dimension == "model" else r.provider
+            source = sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id))
+        else:
+            value = properties.c.value
+            source = sa.join(
+                sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id)),
+                properties,
+                sa.and_(
+                    properties.c.org_id == r.org_id,
+                    properties.c.request_id == r.request_id,
+                    properties.c.key == dimension,
+                ),
+            )
+        # One row per (session, value): a session counts once for each value its requests carry.
+        pairs = (
+            sa.select(s.session_id, s.feedback, value.label("value"))
+            .select_from(source)
+            .where(*session_conditions(org_id, query))
+            .distinct()
+            .subquery()
+        )
+        sessions_count = sa.func.count()
+        stmt = (
+            sa.select(
+                pairs.c.value,
+                sessions_count,
+                sa.func.sum(sa.case((pairs.c.feedback == 1, 1), else_=0)),
+                sa.func.sum(sa.case((pairs.c.feedback == 0, 1), else_=0)),
+            )
+            .group_by(pairs.c.value)
+            .order_by(sessions_count.desc(), pairs.c.value)
+            .limit(limit)
+        )
+        async with self._engines.reader.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [FeedbackCounts(str(v), int(n), int(up or 0), int(down or 0)) for v, n, up, down in rows]
 
     async def get_session_tag(self, *, org_id: str, session_id: str) -> str | None:
         stmt = sa.select(session_tags.c.tag).where(
