@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,9 @@ import httpx
 import pytest
 
 from heliograph.api.schemas import iso_time
+from heliograph.domain.sessions import SessionQuery
+from heliograph.errors import InvalidInput
+from heliograph.storage.sql.store import SqlStore
 from query_dataset import HOUR, T0, WEIRD_KEY, WEIRD_VALUE, Dataset, load, rid
 from support import Server, new_tenant, query_body
 
@@ -295,6 +299,60 @@ class TestFeedbackBreakdown:
     def test_an_empty_property_is_refused(self, data: Dataset) -> None:
         response = data.tenant.client.post("/v1/session/feedback/breakdown", json={"property": ""})
         assert response.status_code == 422
+
+
+class TestSessionOrderAndActivity:
+    """Orders and day buckets the dashboard reads straight from the store."""
+
+    @pytest.mark.parametrize(
+        ("sort_key", "descending", "expected"),
+        [
+            pytest.param("total_cost", True, ["s3", "s1", "s2", "s4"], id="cost-desc"),
+            pytest.param("duration", True, ["s3", "s1", "s4", "s2"], id="duration-desc-ties-newest-first"),
+            pytest.param("total_requests", False, ["s4", "s2", "s1", "s3"], id="requests-asc"),
+            pytest.param("total_tokens", True, ["s3", "s1", "s2", "s4"], id="tokens-desc"),
+            pytest.param("latest_request_created_at", False, ["s1", "s2", "s3", "s4"], id="latest-asc"),
+        ],
+    )
+    def test_sessions_sort_by_each_key(
+        self, data: Dataset, sort_key: str, descending: bool, expected: list[str]
+    ) -> None:
+        query = SessionQuery(sort_key=sort_key, sort_descending=descending)
+        found = _with_store(data, lambda store, org: store.query_sessions(org_id=org, query=query))
+        by_id = {v: k for k, v in data.sessions.items()}
+        assert [by_id[s.session_id] for s in found] == expected
+
+    def test_sessions_over_time_count_starts_and_ratings_per_bucket(self, data: Dataset) -> None:
+        activity = _with_store(
+            data,
+            lambda store, org: store.sessions_over_time(org_id=org, query=SessionQuery(), bucket_ms=HOUR),
+        )
+        # s1 starts at T0 (rated up), s2 at T0+1h (down), s3 at T0+2h, s4 at T0+3h; T0 is 15:06:40.
+        hour0 = T0 // HOUR * HOUR
+        assert [(a.bucket_start_ms - hour0, a.sessions, a.positive, a.negative) for a in activity] == [
+            (0, 1, 1, 0),
+            (HOUR, 1, 0, 1),
+            (2 * HOUR, 1, 0, 0),
+            (3 * HOUR, 1, 0, 0),
+        ]
+
+    def test_an_unknown_sort_is_refused(self) -> None:
+        with pytest.raises(InvalidInput, match="Invalid sort"):
+            SessionQuery(sort_key="colour")
+
+
+def _with_store(data: Dataset, read: Any) -> Any:
+    """Run `read(store, org_id)` against the server's database."""
+    org_id = data.tenant.org_id()
+
+    async def run() -> Any:
+        store = SqlStore.from_url(data.tenant.server.database_url)
+        try:
+            return await read(store, org_id)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
 
 
 class TestSessionTags:

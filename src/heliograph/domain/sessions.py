@@ -8,9 +8,25 @@ from dataclasses import dataclass, field
 from heliograph.domain.filters import FilterNode
 from heliograph.errors import InvalidInput
 
-__all__ = ["MAX_TIMEZONE_MINUTES", "PathNode", "SessionQuery", "build_path_tree", "check_timezone"]
+__all__ = [
+    "MAX_TIMEZONE_MINUTES",
+    "SESSION_SORT_KEYS",
+    "PathNode",
+    "SessionQuery",
+    "build_path_tree",
+    "check_timezone",
+]
 
 MAX_TIMEZONE_MINUTES = 1440
+# Orders a session list can take (newest first is the API's and the default).
+SESSION_SORT_KEYS = (
+    "created_at",
+    "latest_request_created_at",
+    "duration",
+    "total_requests",
+    "total_cost",
+    "total_tokens",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +41,14 @@ class SessionQuery:
     name_contains: str | None = None
     limit: int = 50
     offset: int = 0
+    sort_key: str = "created_at"
+    sort_descending: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sort_key not in SESSION_SORT_KEYS:
+            raise InvalidInput(
+                f"Invalid sort {self.sort_key[:40]!r}: use one of {', '.join(SESSION_SORT_KEYS)}"
+            )
 
 
 def check_timezone(minutes: float) -> int:

@@ -17,7 +17,15 @@ from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 
-__all__ = ["ApiKeyInfo", "SessionNameSummary", "SessionSummary", "SessionTotals", "Store", "StoredRequest"]
+__all__ = [
+    "ApiKeyInfo",
+    "SessionActivity",
+    "SessionNameSummary",
+    "SessionSummary",
+    "SessionTotals",
+    "Store",
+    "StoredRequest",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,16 @@ class SessionTotals:
     cost_nano_usd: int
     latency_sum_ms: int
     request_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionActivity:
+    """Sessions started in one time bucket, and how they were rated."""
+
+    bucket_start_ms: int
+    sessions: int
+    positive: int
+    negative: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +169,11 @@ class Store(Protocol):
     ) -> list[FeedbackCounts]:
         """For each value of `dimension` (a property key, or model/provider) among the matching
         sessions' requests: how many sessions carry it and how they were rated; most sessions first."""
+
+    async def sessions_over_time(
+        self, *, org_id: str, query: SessionQuery, bucket_ms: int
+    ) -> list[SessionActivity]:
+        """Matching sessions by the bucket of their start time (epoch-aligned), oldest first."""
 
     async def get_session_tag(self, *, org_id: str, session_id: str) -> str | None: ...
 

@@ -16,7 +16,7 @@ from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.sql.filters import escape_like, request_filter, session_condition
 from heliograph.storage.sql.schema import properties, requests, scores, sessions
 
-__all__ = ["request_conditions", "request_order", "session_conditions"]
+__all__ = ["request_conditions", "request_order", "session_conditions", "session_order"]
 
 Condition = sa.ColumnElement[bool]
 
@@ -53,6 +53,23 @@ def session_conditions(org_id: str, query: SessionQuery) -> list[Condition]:
     if condition is not None:
         conditions.append(condition)
     return conditions
+
+
+_SESSION_SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "created_at": sessions.c.first_created_at_ms,
+    "latest_request_created_at": sessions.c.last_created_at_ms,
+    "duration": sessions.c.last_created_at_ms - sessions.c.first_created_at_ms,
+    "total_requests": sessions.c.request_count,
+    "total_cost": sessions.c.cost_nano_usd,
+    "total_tokens": sessions.c.total_tokens,
+}
+
+
+def session_order(query: SessionQuery) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY for a session list; ties fall back to newest first, then session id."""
+    column = _SESSION_SORT_COLUMNS[query.sort_key]
+    primary = column.desc() if query.sort_descending else column.asc()
+    return [primary, sessions.c.first_created_at_ms.desc(), sessions.c.session_id.desc()]
 
 
 def request_conditions(org_id: str, node: FilterNode, *, is_scored: bool | None = None) -> list[Condition]:

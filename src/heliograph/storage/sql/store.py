@@ -23,6 +23,7 @@ from heliograph.domain.sessions import SessionQuery
 from heliograph.errors import Unavailable
 from heliograph.storage.base import (
     ApiKeyInfo,
+    SessionActivity,
     SessionNameSummary,
     SessionSummary,
     SessionTotals,
@@ -40,7 +41,12 @@ from heliograph.storage.sql.schema import (
     session_tags,
     sessions,
 )
-from heliograph.storage.sql.selects import request_conditions, request_order, session_conditions
+from heliograph.storage.sql.selects import (
+    request_conditions,
+    request_order,
+    session_conditions,
+    session_order,
+)
 from heliograph.storage.sql.writes import insert_batch, place_feedback
 
 __all__ = ["SqlStore"]
@@ -265,7 +271,7 @@ class SqlStore:
         stmt = (
             sa.select(sessions)
             .where(*session_conditions(org_id, query))
-            .order_by(sessions.c.first_created_at_ms.desc(), sessions.c.session_id.desc())
+            .order_by(*session_order(query))
             .limit(query.limit)
             .offset(query.offset)
         )
@@ -359,6 +365,29 @@ class SqlStore:
         async with self._engines.reader.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [FeedbackCounts(str(v), int(n), int(up or 0), int(down or 0)) for v, n, up, down in rows]
+
+    async def sessions_over_time(
+        self, *, org_id: str, query: SessionQuery, bucket_ms: int
+    ) -> list[SessionActivity]:
+        s = sessions.c
+        bucket = (s.first_created_at_ms // bucket_ms).label("bucket")
+        stmt = (
+            sa.select(
+                bucket,
+                sa.func.count(),
+                sa.func.sum(sa.case((s.feedback == 1, 1), else_=0)),
+                sa.func.sum(sa.case((s.feedback == 0, 1), else_=0)),
+            )
+            .where(*session_conditions(org_id, query))
+            .group_by(bucket)
+            .order_by(bucket)
+        )
+        async with self._engines.reader.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            SessionActivity(int(b) * bucket_ms, int(n), int(up or 0), int(down or 0))
+            for b, n, up, down in rows
+        ]
 
     async def get_session_tag(self, *, org_id: str, session_id: str) -> str | None:
         stmt = sa.select(session_tags.c.tag).where(
