@@ -23,12 +23,15 @@ __all__ = ["Engines", "async_url", "create_engines"]
 # group commit amortises the fsync over a whole batch.
 # busy_timeout makes a second process (the CLI, a migration) wait for the lock instead of failing.
 # case_sensitive_like makes LIKE behave as on PostgreSQL; ILIKE is compiled to lower() LIKE lower().
+# cache_size of 64 MiB per connection (default 2 MiB) keeps the hot index pages of a million-request
+# store in memory.
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
     "PRAGMA case_sensitive_like=ON",
+    "PRAGMA cache_size=-65536",
 )
 SQLITE_READER_POOL_SIZE = 4
 POSTGRES_POOL_SIZE = 10
