@@ -16,10 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
-from heliograph.storage.sql.schema import requests as requests_table
-from heliograph.storage.sql.store import SqlStore
+from ingest_support import stored_row_count
 from support import Cast, Server, Tenant, log_body, query_body, session_headers
 
 CLIENTS, CALLS_PER_CLIENT, SESSIONS = 32, 12, 20
@@ -145,26 +143,6 @@ def _read_all(tenant: Tenant, request_ids: Sequence[str]) -> dict[str, dict[str,
     return asyncio.run(run())
 
 
-def _stored_row_count(tenant: Tenant) -> int:
-    """Rows in the requests table for the tenant's organization, whatever their ids."""
-    org_id = tenant.org_id()
-
-    async def count() -> int:
-        store = SqlStore.from_url(tenant.server.database_url)
-        try:
-            async with store.engines.reader.connect() as conn:
-                stmt = (
-                    sa.select(sa.func.count())
-                    .select_from(requests_table)
-                    .where(requests_table.c.org_id == org_id)
-                )
-                return int((await conn.execute(stmt)).scalar_one())
-        finally:
-            await store.close()
-
-    return asyncio.run(count())
-
-
 def _expected_sessions(calls: Sequence[Call]) -> dict[str, dict[str, Any]]:
     """Session rollups computed by hand from the calls."""
     by_session: dict[str, list[Call]] = defaultdict(list)
@@ -201,7 +179,7 @@ def _assert_everything_stored(tenant: Tenant, acknowledged: dict[str, Call]) -> 
             call.completion_tokens,
         )
         assert row["properties"]["Helicone-Session-Id"] == call.session_id
-    assert _stored_row_count(tenant) == len(acknowledged)
+    assert stored_row_count(tenant) == len(acknowledged)
 
     listed = _sessions_as_listed(tenant)
     expected = _expected_sessions(list(acknowledged.values()))
