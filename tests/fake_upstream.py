@@ -2,13 +2,15 @@
 
 The model name picks a behaviour, so tests drive failures through the real SDKs:
 `fail-<status>` answers that status, `slow` stays silent longer than any test timeout allows,
-`cut` stops a stream half-way by dropping the connection. A stream pauses `PAUSE_S` between
+`cut` stops a stream half-way by dropping the connection, `*-gzip` compresses a non-streamed answer
+when the caller accepts gzip. A stream pauses `PAUSE_S` between
 chunks, so a test can tell that the first chunk arrived before the last was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import threading
 import time
@@ -39,14 +41,18 @@ class Cut(Exception):
 
 async def _chat(request: Request) -> Response:
     body = await request.json()
-    SENT.append({"headers": dict(request.headers), "body": body, "path": request.url.path})
+    SENT.append(
+        {"headers": dict(request.headers), "body": body, "path": request.url.path, "query": request.url.query}
+    )
     model = body.get("model", "")
     if failure := await _failure(model):
         return failure
     usage = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS, "total_tokens": 16}
     if not body.get("stream"):
         message = {"role": "assistant", "content": "".join(WORDS)}
-        return JSONResponse(
+        return _maybe_gzip(
+            request,
+            model,
             {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
@@ -54,7 +60,7 @@ async def _chat(request: Request) -> Response:
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                 "usage": usage,
-            }
+            },
         )
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
@@ -75,7 +81,9 @@ async def _chat(request: Request) -> Response:
 
 async def _messages(request: Request) -> Response:
     body = await request.json()
-    SENT.append({"headers": dict(request.headers), "body": body, "path": request.url.path})
+    SENT.append(
+        {"headers": dict(request.headers), "body": body, "path": request.url.path, "query": request.url.query}
+    )
     model = body.get("model", "")
     if failure := await _failure(model):
         return failure
@@ -114,6 +122,15 @@ async def _messages(request: Request) -> Response:
         yield sse({"type": "message_stop"}, "message_stop")
 
     return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _maybe_gzip(request: Request, model: str, payload: dict[str, Any]) -> Response:
+    """Models named `*-gzip` compress their answer whenever the caller accepts gzip."""
+    body = json.dumps(payload).encode()
+    if model.endswith("-gzip") and "gzip" in request.headers.get("accept-encoding", ""):
+        headers = {"content-encoding": "gzip"}
+        return Response(gzip.compress(body), media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json")
 
 
 async def _failure(model: str) -> Response | None:

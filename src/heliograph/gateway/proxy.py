@@ -33,6 +33,8 @@ __all__ = ["CANCELLED_STATUS", "Gateway", "GatewayStats"]
 log = logging.getLogger(__name__)
 
 CANCELLED_STATUS = -3  # Helicone's status for a stream the caller abandoned
+# The server adds its own Date; relaying the upstream's too would send the header twice.
+RESPONSE_SKIPPED = HOP_BY_HOP | {"date"}
 BAD_GATEWAY, GATEWAY_TIMEOUT = 502, 504
 
 
@@ -101,11 +103,10 @@ class Gateway:
         )  # 400 on bad headers, before any upstream call
         helicone = dataclasses.replace(helicone, request_id=helicone.request_id or str(uuid.uuid4()))
         body = await request.body()
-        request_json = _json_or_none(body)
+        request_json = _json_or_none(body)  # logged as the caller sent it
         injected = _needs_usage(route, request_json)
         if injected:
-            request_json = _with_usage(request_json)
-            body = orjson.dumps(request_json)
+            body = orjson.dumps(_with_usage(request_json))
         exchange = _Exchange(
             route=route,
             org_id=org_id,
@@ -136,7 +137,8 @@ class Gateway:
         response.raw_headers = [
             (name, value)
             for name, value in upstream.headers.raw
-            if name.lower().decode() not in HOP_BY_HOP or (name.lower() == b"content-length" and not injected)
+            if name.lower().decode() not in RESPONSE_SKIPPED
+            or (name.lower() == b"content-length" and not injected)
         ] + [(b"helicone-id", str(helicone.request_id).encode())]
         return response
 
@@ -178,7 +180,11 @@ class Gateway:
     def _failed(self, exchange: _Exchange, status: int, message: str) -> Response:
         self.stats.upstream_errors += 1
         self._log(exchange, status=status, body=orjson.dumps({"error": message}))
-        return JSONResponse({"data": None, "error": message}, status_code=status)
+        return JSONResponse(
+            {"data": None, "error": message},
+            status_code=status,
+            headers={"helicone-id": str(exchange.helicone.request_id)},
+        )
 
     def _log(self, exchange: _Exchange, *, status: int, body: bytes) -> None:
         """Write the record in the background, once the answer is on its way."""

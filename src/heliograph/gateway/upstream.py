@@ -31,8 +31,7 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
-        # Asking for an uncompressed answer lets the gateway read usage from what it relays.
-        "accept-encoding",
+        "accept-encoding",  # replaced by the client's `identity` (see create_upstream_client)
     }
 )
 
@@ -90,6 +89,8 @@ def create_upstream_client(*, connect_timeout: float, read_timeout: float) -> ht
         limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
         follow_redirects=False,
         trust_env=False,
+        # Uncompressed answers let the gateway read usage from the bytes it relays.
+        headers={"Accept-Encoding": "identity"},
     )
 
 

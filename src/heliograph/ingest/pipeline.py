@@ -86,7 +86,7 @@ class IngestPipeline:
     async def _write(self, batch: list[_Item]) -> None:
         try:
             await self._store.insert_requests([record for record, _ in batch])
-        except Unavailable as exc:  # the database is down or locked: every record waits for a retry
+        except Unavailable as exc:  # the database is down or locked: refuse the batch, callers may retry
             log.warning("ingest write failed, database unavailable: %s", exc.message)
             self.failed += len(batch)
             _settle(batch, exc)
