@@ -1,16 +1,20 @@
 """Database engines: URL forms, SQLite pragmas and the one-writer rule.
 
-SQLite allows one writer at a time. Heliograph gives it exactly one: a writer engine with a single
-pooled connection whose transactions start with BEGIN IMMEDIATE, so a write never fails half-way
-on a lock upgrade. Readers use their own pool and, under WAL, never block the writer.
+SQLite allows one writer at a time. Heliograph gives it exactly one: a synchronous engine with a
+single connection, used only from one writer thread, whose transactions start with BEGIN IMMEDIATE
+so a write never fails half-way on a lock upgrade. A whole transaction then costs one thread hop,
+instead of one event-loop round trip per statement. Readers use their own async pool and, under
+WAL, never block the writer. PostgreSQL uses one async engine for everything.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -39,16 +43,27 @@ POSTGRES_POOL_SIZE = 10
 
 @dataclass(frozen=True, slots=True)
 class Engines:
-    """The engines of one database: `writer` for transactions that write, `reader` for queries."""
+    """The engines of one database.
+
+    `reader` serves queries; `writer` runs migrations (and, on PostgreSQL, every write);
+    `sync_writer` (SQLite only) runs every write on the writer thread; `sqlite_lookup` (SQLite only)
+    is a raw autocommit connection for point reads on the event loop itself, cheaper than any hop.
+    """
 
     dialect: Dialect
     reader: AsyncEngine
     writer: AsyncEngine
+    sync_writer: sa.Engine | None = None
+    sqlite_lookup: sqlite3.Connection | None = None
 
     async def dispose(self) -> None:
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()
+        if self.sync_writer is not None:
+            self.sync_writer.dispose()
+        if self.sqlite_lookup is not None:
+            self.sqlite_lookup.close()
 
 
 def async_url(url: str) -> str:
@@ -71,7 +86,10 @@ def create_engines(url: str) -> Engines:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = _sqlite_engine(url, pool_size=1, begin="BEGIN IMMEDIATE")
         reader = _sqlite_engine(url, pool_size=SQLITE_READER_POOL_SIZE, begin="BEGIN")
-        return Engines(dialect, reader=reader, writer=writer)
+        sync_writer = _sqlite_sync_engine(url, begin="BEGIN IMMEDIATE")
+        lookup = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        _apply_pragmas(lookup)
+        return Engines(dialect, reader=reader, writer=writer, sync_writer=sync_writer, sqlite_lookup=lookup)
     engine = create_async_engine(
         async_url(url),
         pool_size=POSTGRES_POOL_SIZE,
@@ -85,18 +103,37 @@ def create_engines(url: str) -> Engines:
 
 def _sqlite_engine(url: str, *, pool_size: int, begin: str) -> AsyncEngine:
     engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=0)
+    _configure_sqlite(engine.sync_engine, begin=begin)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _sqlite_sync_engine(url: str, *, begin: str) -> sa.Engine:
+    # One connection, used by one thread at a time (the writer thread, or the event loop).
+    engine = sa.create_engine(
+        "sqlite://" + url.partition("://")[2],
+        poolclass=sa.pool.QueuePool,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+    _configure_sqlite(engine, begin=begin)
+    return engine
+
+
+def _apply_pragmas(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _configure_sqlite(engine: sa.Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the sqlite3 module so that BEGIN is ours to choose.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
+        _apply_pragmas(dbapi_connection)
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
-
-    return engine

@@ -7,12 +7,15 @@ reader never sees a request without its session or a session whose sums disagree
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
 from heliograph.domain.filters import FilterNode
@@ -52,6 +55,7 @@ from heliograph.storage.sql.writes import insert_batch, place_feedback
 __all__ = ["SqlStore"]
 
 NANO = 1_000_000_000
+T = TypeVar("T")
 # Errors that mean "the database cannot be reached or is locked", as opposed to a bad record.
 _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError)
 
@@ -66,6 +70,28 @@ class SqlStore:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self._dialect = engines.dialect
+        self._key_lookup = engines.sqlite_lookup
+        # The same statement as the async path, compiled once for the raw sqlite3 connection.
+        self._key_lookup_sql = str(_org_of_key("?").compile(dialect=sqlite_dialect(paramstyle="qmark")))
+        # SQLite's one writer: every write transaction runs on this thread, in one hop.
+        self._writer_thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="heliograph-sqlite-writer")
+            if engines.sync_writer is not None
+            else None
+        )
+
+    async def _write(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run `work` in one write transaction: on the writer thread (SQLite) or via run_sync (PostgreSQL)."""
+        sync_writer = self._engines.sync_writer
+        if sync_writer is not None and self._writer_thread is not None:
+
+            def in_transaction() -> T:
+                with sync_writer.begin() as conn:
+                    return work(conn)
+
+            return await asyncio.get_running_loop().run_in_executor(self._writer_thread, in_transaction)
+        async with self._engines.writer.begin() as conn:
+            return await conn.run_sync(work)
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -80,25 +106,27 @@ class SqlStore:
             await conn.execute(sa.text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=True)
         await self._engines.dispose()
 
     # -- organizations and keys ------------------------------------------------------------------
 
     async def ensure_org(self, *, name: str) -> str:
-        async with self._engines.writer.begin() as conn:
-            row = (
-                await conn.execute(sa.select(organizations.c.id).where(organizations.c.name == name))
-            ).first()
+        def work(conn: sa.Connection) -> str:
+            row = conn.execute(sa.select(organizations.c.id).where(organizations.c.name == name)).first()
             if row is not None:
                 return str(row.id)
             org_id = str(uuid.uuid4())
-            await conn.execute(sa.insert(organizations).values(id=org_id, name=name, created_at_ms=_now_ms()))
+            conn.execute(sa.insert(organizations).values(id=org_id, name=name, created_at_ms=_now_ms()))
             return org_id
+
+        return await self._write(work)
 
     async def add_api_key(self, *, org_id: str, key_hash: str, prefix: str, name: str) -> ApiKeyInfo:
         key_id = str(uuid.uuid4())
-        async with self._engines.writer.begin() as conn:
-            await conn.execute(
+        await self._write(
+            lambda conn: conn.execute(
                 sa.insert(api_keys).values(
                     id=key_id,
                     org_id=org_id,
@@ -108,6 +136,7 @@ class SqlStore:
                     created_at_ms=_now_ms(),
                 )
             )
+        )
         (info,) = [k for k in await self.list_api_keys() if k.id == key_id]
         return info
 
@@ -135,8 +164,8 @@ class SqlStore:
         ]
 
     async def revoke_api_key(self, *, key_id: str) -> bool:
-        async with self._engines.writer.begin() as conn:
-            result = await conn.execute(
+        result = await self._write(
+            lambda conn: conn.execute(
                 sa.update(api_keys)
                 .where(
                     sa.or_(api_keys.c.id == key_id, api_keys.c.prefix == key_id),
@@ -144,22 +173,24 @@ class SqlStore:
                 )
                 .values(revoked_at_ms=_now_ms())
             )
+        )
         return bool(result.rowcount)
 
     async def org_for_key_hash(self, key_hash: str) -> str | None:
-        stmt = sa.select(api_keys.c.org_id).where(
-            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at_ms.is_(None)
-        )
+        if self._key_lookup is not None:
+            # On SQLite this one-row index read takes microseconds on the event loop; any hop to a
+            # thread, or a pooled SQLAlchemy connection, costs far more per request.
+            row = self._key_lookup.execute(self._key_lookup_sql, (key_hash,)).fetchone()
+            return None if row is None else str(row[0])
         async with self._engines.reader.connect() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_org_of_key(key_hash))).first()
         return None if row is None else str(row.org_id)
 
     # -- ingestion -------------------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
         try:
-            async with self._engines.writer.begin() as conn:
-                await insert_batch(conn, self._dialect, records)
+            await self._write(lambda conn: insert_batch(conn, self._dialect, records))
         except _UNAVAILABLE as exc:
             raise Unavailable("The database is unavailable; retry shortly") from exc
 
@@ -192,27 +223,29 @@ class SqlStore:
             return int((await conn.execute(stmt)).scalar_one())
 
     async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
-        async with self._engines.writer.begin() as conn:
-            if not await _request_exists(conn, org_id, request_id):
+        def work(conn: sa.Connection) -> bool:
+            if not _request_exists(conn, org_id, request_id):
                 return False
             stmt = insert(self._dialect, properties).values(
                 org_id=org_id, request_id=request_id, key=key, value=value
             )
-            await conn.execute(
+            conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[properties.c.org_id, properties.c.request_id, properties.c.key],
                     set_={"value": stmt.excluded.value},
                 )
             )
-        return True
+            return True
+
+        return await self._write(work)
 
     async def set_request_scores(self, *, org_id: str, request_id: str, values: Mapping[str, int]) -> bool:
-        async with self._engines.writer.begin() as conn:
-            if not await _request_exists(conn, org_id, request_id):
+        def work(conn: sa.Connection) -> bool:
+            if not _request_exists(conn, org_id, request_id):
                 return False
             if values:
                 stmt = insert(self._dialect, scores)
-                await conn.execute(
+                conn.execute(
                     stmt.on_conflict_do_update(
                         index_elements=[scores.c.org_id, scores.c.request_id, scores.c.key],
                         set_={"value": stmt.excluded.value},
@@ -222,28 +255,28 @@ class SqlStore:
                         for k, v in values.items()
                     ],
                 )
-        return True
+            return True
+
+        return await self._write(work)
 
     # -- sessions --------------------------------------------------------------------------------
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        async with self._engines.writer.begin() as conn:
+        def work(conn: sa.Connection) -> str | None:
             # The UPDATE locks the rollup row, so a concurrent batch cannot move the first request
             # between reading it here and writing the property below.
-            row = (
-                await conn.execute(
-                    sa.update(sessions)
-                    .where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
-                    .values(
-                        feedback=None if rating is None else int(rating),
-                        feedback_at_ms=None if rating is None else _now_ms(),
-                    )
-                    .returning(sessions.c.first_request_id)
+            row = conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
+                .values(
+                    feedback=None if rating is None else int(rating),
+                    feedback_at_ms=None if rating is None else _now_ms(),
                 )
+                .returning(sessions.c.first_request_id)
             ).first()
             if row is None:
                 return None
-            await place_feedback(
+            place_feedback(
                 conn,
                 org_id=org_id,
                 session_id=session_id,
@@ -251,6 +284,8 @@ class SqlStore:
                 rating=rating,
             )
             return str(row.first_request_id)
+
+        return await self._write(work)
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
@@ -398,26 +433,34 @@ class SqlStore:
         return None if row is None else str(row.tag)
 
     async def set_session_tag(self, *, org_id: str, session_id: str, tag: str) -> bool:
-        async with self._engines.writer.begin() as conn:
+        def work(conn: sa.Connection) -> bool:
             known = sa.select(sessions.c.session_id).where(
                 sessions.c.org_id == org_id, sessions.c.session_id == session_id
             )
-            if (await conn.execute(known)).first() is None:
+            if conn.execute(known).first() is None:
                 return False
             stmt = insert(self._dialect, session_tags).values(
                 org_id=org_id, session_id=session_id, tag=tag, tagged_at_ms=_now_ms()
             )
-            await conn.execute(
+            conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[session_tags.c.org_id, session_tags.c.session_id],
                     set_={"tag": stmt.excluded.tag, "tagged_at_ms": stmt.excluded.tagged_at_ms},
                 )
             )
-        return True
+            return True
+
+        return await self._write(work)
 
 
-async def _request_exists(conn: AsyncConnection, org_id: str, request_id: str) -> bool:
+def _org_of_key(key_hash: str) -> sa.Select[tuple[str]]:
+    return sa.select(api_keys.c.org_id).where(
+        api_keys.c.key_hash == key_hash, api_keys.c.revoked_at_ms.is_(None)
+    )
+
+
+def _request_exists(conn: sa.Connection, org_id: str, request_id: str) -> bool:
     stmt = sa.select(requests.c.request_id).where(
         requests.c.org_id == org_id, requests.c.request_id == request_id
     )
-    return (await conn.execute(stmt)).first() is not None
+    return conn.execute(stmt).first() is not None

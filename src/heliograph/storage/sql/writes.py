@@ -1,6 +1,7 @@
 """Writing a batch of requests: the rows, their properties, session users and session rollups.
 
-All of it runs inside the caller's transaction, so a batch commits whole or not at all.
+All of it runs inside the caller's transaction, so a batch commits whole or not at all. The functions
+are synchronous: SqlStore runs them on SQLite's writer thread, or through `run_sync` on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
 from heliograph.storage.sql.dialect import Dialect, greatest, insert, least
@@ -28,7 +28,7 @@ _SUMMED = (
 )
 
 
-async def insert_batch(conn: AsyncConnection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
+def insert_batch(conn: sa.Connection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
     """Insert new requests (an (org, request id) already stored is skipped) and fold them into sessions."""
     unique: dict[tuple[str, str], RequestRecord] = {}
     for record in records:
@@ -36,7 +36,7 @@ async def insert_batch(conn: AsyncConnection, dialect: Dialect, records: Sequenc
     stmt = (
         insert(dialect, requests).on_conflict_do_nothing().returning(requests.c.org_id, requests.c.request_id)
     )
-    result = await conn.execute(stmt, [_request_row(r) for r in unique.values()])
+    result = conn.execute(stmt, [_request_row(r) for r in unique.values()])
     inserted = {(row.org_id, row.request_id) for row in result}
     fresh = [record for key, record in unique.items() if key in inserted]
     if not fresh:
@@ -47,7 +47,7 @@ async def insert_batch(conn: AsyncConnection, dialect: Dialect, records: Sequenc
         for key, value in r.properties.items()
     ]
     if property_rows:
-        await conn.execute(sa.insert(properties), property_rows)
+        conn.execute(sa.insert(properties), property_rows)
     in_sessions = [r for r in fresh if r.session_id is not None]
     user_rows = [
         {"org_id": r.org_id, "session_id": r.session_id, "user_id": r.user_id}
@@ -55,19 +55,19 @@ async def insert_batch(conn: AsyncConnection, dialect: Dialect, records: Sequenc
         if r.user_id
     ]
     if user_rows:
-        await conn.execute(insert(dialect, session_users).on_conflict_do_nothing(), user_rows)
+        conn.execute(insert(dialect, session_users).on_conflict_do_nothing(), user_rows)
     if in_sessions:
-        await _update_rollups(conn, dialect, in_sessions)
+        _update_rollups(conn, dialect, in_sessions)
 
 
-async def place_feedback(
-    conn: AsyncConnection, *, org_id: str, session_id: str, first_request_id: str, rating: bool | None
+def place_feedback(
+    conn: sa.Connection, *, org_id: str, session_id: str, first_request_id: str, rating: bool | None
 ) -> None:
     """Make the first request the only one of its session that carries the feedback property."""
     of_session = sa.select(requests.c.request_id).where(
         requests.c.org_id == org_id, requests.c.session_id == session_id
     )
-    await conn.execute(
+    conn.execute(
         sa.delete(properties).where(
             properties.c.org_id == org_id,
             properties.c.key == FEEDBACK_KEY,
@@ -75,14 +75,14 @@ async def place_feedback(
         )
     )
     if rating is not None:
-        await conn.execute(
+        conn.execute(
             sa.insert(properties).values(
                 org_id=org_id, request_id=first_request_id, key=FEEDBACK_KEY, value="1" if rating else "0"
             )
         )
 
 
-async def _update_rollups(conn: AsyncConnection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
+def _update_rollups(conn: sa.Connection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
     """Fold a batch into the session rollups; move feedback when a late request becomes first."""
     grouped: dict[tuple[str, str], list[RequestRecord]] = defaultdict(list)
     for record in records:
@@ -113,9 +113,9 @@ async def _update_rollups(conn: AsyncConnection, dialect: Dialect, records: Sequ
         },
     ).returning(sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback)
     batch_ids = {r.request_id for r in records}
-    for row in await conn.execute(stmt, rows):
+    for row in conn.execute(stmt, rows).all():
         if row.feedback is not None and row.first_request_id in batch_ids:
-            await place_feedback(
+            place_feedback(
                 conn,
                 org_id=row.org_id,
                 session_id=row.session_id,
