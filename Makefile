@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/heliograph serve --ready-key .heliograph/api-key
+	$(BIN)/heliograph serve --ready-key .heliograph/api-key --demo
 
 test: install
 	$(BIN)/pytest
@@ -36,6 +36,8 @@ openapi: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/feedback.py
+	$(BIN)/python bench/queries.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import platform
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,8 +20,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import httpx
 import psutil
@@ -32,20 +37,32 @@ LOOPBACK = "127.0.0.1"
 SERVER_START_SECONDS = 60.0
 SERVER_STOP_SECONDS = 20.0
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)  # wide tables in logs
 
 
 # -- process hygiene ---------------------------------------------------------------------------
 
 
 def exit_cleanly_on_signals() -> None:
-    """Turn SIGTERM and SIGHUP into SystemExit so that every `finally` (and server stop) runs."""
+    """Turn SIGTERM and SIGHUP into SystemExit, and SIGINT into KeyboardInterrupt even when started in
+    the background (where SIGINT is inherited ignored), so that every `finally` (and server stop) runs."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a benchmark's main with clean signal handling; Ctrl-C ends it quietly (status 130)."""
+    exit_cleanly_on_signals()
+    try:
+        main()
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted; servers stopped.[/yellow]")
+        raise SystemExit(130) from None
 
 
 def free_port() -> int:
@@ -95,9 +112,17 @@ def heliograph_argv(port: int, database_url: str) -> list[str]:
 
 @contextmanager
 def running_server(
-    name: str, argv_for_port: Callable[[int], list[str]], log_dir: Path, *, ready_path: str = "/healthz"
+    name: str,
+    argv_for_port: Callable[[int], list[str]],
+    log_dir: Path,
+    *,
+    ready_path: str = "/healthz",
+    ready: Callable[[httpx.Client], bool] | None = None,
 ) -> Iterator[Server]:
-    """Start a server on a free port, wait until `ready_path` answers 200, and stop it on the way out."""
+    """Start a server on a free port, wait until `ready_path` answers 200, and stop it on the way out.
+
+    `ready`, if given, replaces the GET of `ready_path`: it is called with a client on the server's
+    base URL (2 s timeout) until it returns True, for servers with no GET route that answers 200."""
     port = free_port()
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log_file:  # the child keeps its own descriptor
@@ -106,24 +131,27 @@ def running_server(
         )
     server = Server(name, f"http://{LOOPBACK}:{port}", process, log_path)
     try:
-        _wait_ready(server, ready_path)
+        _wait_ready(server, ready or (lambda client: client.get(ready_path).status_code == 200))
         yield server
     finally:
         stop_process(process)
 
 
-def _wait_ready(server: Server, path: str) -> None:
+def _wait_ready(server: Server, ready: Callable[[httpx.Client], bool]) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
-        try:
-            if httpx.get(server.base_url + path, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{server.name} did not answer {path} within {SERVER_START_SECONDS:.0f}s")
+    with httpx.Client(base_url=server.base_url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(
+                    f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}"
+                )
+            with contextlib.suppress(httpx.TransportError):
+                if ready(client):
+                    return
+            time.sleep(0.1)
+    raise RuntimeError(
+        f"{server.name} was not ready within {SERVER_START_SECONDS:.0f}s:\n{server.log_tail()}"
+    )
 
 
 def create_api_key(database_url: str, org: str) -> str:
@@ -210,9 +238,23 @@ def mib(n_bytes: int) -> str:
 # -- output ------------------------------------------------------------------------------------
 
 
+def print_context(what: str) -> None:
+    """When and where the figures were taken; warns when other work is loading the CPUs."""
+    cores, load = os.cpu_count() or 1, os.getloadavg()[0]
+    console.print(
+        f"{what}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cores} cores, load average {load:.2f}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+    if load > cores / 4:
+        console.print(
+            "[yellow]Other processes are using the CPUs: figures will be lower and noisier.[/yellow]"
+        )
+
+
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """A right-aligned figures table (first column left-aligned)."""
-    table = Table(title=title, title_justify="left")
+    console.print(f"\n[bold]{title}[/bold]")
+    table = Table()
     for index, name in enumerate(header):
         table.add_column(name, justify="left" if index == 0 else "right")
     for row in rows:
@@ -220,7 +262,7 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
     console.print(table)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Say loudly what went wrong and exit non-zero."""
     console.print(f"[bold red]FAILED:[/bold red] {message}")
     raise SystemExit(1)

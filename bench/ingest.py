@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -33,12 +34,13 @@ from _harness import (
     Server,
     console,
     create_api_key,
-    exit_cleanly_on_signals,
     fail,
     heliograph_argv,
     mib,
+    print_context,
     print_table,
     ratio,
+    run_main,
     running_server,
 )
 from heliograph.domain.keys import hash_api_key
@@ -149,7 +151,7 @@ def bench_heliograph(args: argparse.Namespace, workdir: Path) -> tuple[Measured,
 
 def count_rows(db_path: Path, key: str) -> int:
     """Rows in `requests` for the organization of `key`, read from the file (read-only)."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)) as conn:
         (count,) = conn.execute(
             "SELECT count(*) FROM requests WHERE org_id = (SELECT org_id FROM api_keys WHERE key_hash = ?)",
             (hash_api_key(key),),
@@ -169,7 +171,6 @@ def settled_row_count(server: Server, db_path: Path, key: str) -> int:
         previous = count
         time.sleep(0.3)
     fail(f"rows still changing {SETTLE_SECONDS:.0f}s after the load ended")
-    raise AssertionError("unreachable")
 
 
 def report(baseline: Measured, heliograph: Measured, args: argparse.Namespace) -> None:
@@ -215,7 +216,7 @@ def check_durability(result: WrkResult, rows: int) -> None:
 
 def main() -> None:
     args = parse_args()
-    exit_cleanly_on_signals()
+    print_context("Ingestion benchmark")
     if shutil.which("wrk") is None:
         fail("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
     with tempfile.TemporaryDirectory(prefix="heliograph-bench-ingest-") as tmp:
@@ -226,4 +227,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -14,6 +14,7 @@ from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
 from heliograph.api.routes import gateway, health, ingest, metrics, requests, sessions
 from heliograph.config import Settings
+from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.domain.pricing import PriceTable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
@@ -55,6 +56,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             prices,
             proxy,
         )
+        app.state.dashboard_signer = CookieSigner(dashboard_secret(settings))
         pipeline.start()
         try:
             yield
@@ -75,4 +77,5 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "MIN_SECRET_KEY_CHARS", "Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///.heliograph/heliograph.db"
+MIN_SECRET_KEY_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,13 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds an upstream may stay silent mid-answer (then 504)."
     )
 
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs dashboard sign-in cookies (32+ characters). Unset: generated once and kept in "
+        "`secret-key` next to the SQLite database (mode 0600), or in memory for PostgreSQL (a restart then "
+        "signs everyone out).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -64,6 +72,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"upstream base URLs must start with http:// or https:// (got {value[:40]!r})")
         return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None  # `HELIOGRAPH_SECRET_KEY=` means "generate one", as unset does
+        if len(value.get_secret_value()) < MIN_SECRET_KEY_CHARS:
+            raise ValueError(
+                f"HELIOGRAPH_SECRET_KEY must be at least {MIN_SECRET_KEY_CHARS} characters "
+                "(or unset it to have one generated)"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

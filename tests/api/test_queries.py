@@ -106,6 +106,20 @@ SESSION_FILTERS = [
     pytest.param(
         req("properties.Helicone-Session-Feedback", "equals", "0"), ["s2"], id="session-feedback-down"
     ),
+    pytest.param(
+        req("properties.Helicone-Session-Feedback", "not-equals", "1"),
+        ["s4", "s3", "s2"],
+        id="session-not-rated-up",
+    ),
+    pytest.param(
+        both(
+            "and",
+            req("properties.Helicone-Session-Feedback", "not-equals", "1"),
+            req("properties.Helicone-Session-Feedback", "not-equals", "0"),
+        ),
+        ["s4", "s3"],
+        id="session-not-rated",
+    ),
     pytest.param(ses("session_session_name", "equals", "Support"), ["s2", "s1"], id="session-name"),
     pytest.param(ses("session_session_name", "equals", ""), ["s4"], id="session-without-name"),
     pytest.param(ses("session_total_cost", "gt", 0.02), ["s3"], id="session-cost-gt"),

@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from heliograph.app import create_app
-from heliograph.cli import keys
+from heliograph.cli import demo, keys
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
 from heliograph.domain.keys import hash_api_key
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     help="Heliograph: self-hostable LLM observability, wire-compatible with Helicone.", no_args_is_help=True
 )
 app.add_typer(keys.app, name="keys")
+app.command("demo")(demo.demo)
 
 
 @app.command()
@@ -52,8 +53,15 @@ def serve(
         str | None,
         typer.Option(help="Gateway upstream for /anthropic/v1/* [env HELIOGRAPH_ANTHROPIC_BASE_URL]"),
     ] = None,
+    load_demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="With --ready-key: load the demo sample into 'default' when the key is newly created.",
+        ),
+    ] = False,
 ) -> None:
-    """Apply migrations and serve the API and the gateway."""
+    """Apply migrations and serve the API, the gateway and the dashboard."""
     settings = settings_with(
         host=host,
         port=port,
@@ -61,12 +69,19 @@ def serve(
         openai_base_url=openai_base_url,
         anthropic_base_url=anthropic_base_url,
     )
+    if load_demo and ready_key is None:
+        err.print("[red]--demo needs --ready-key[/red] (the sample goes to the ready key's organization)")
+        raise typer.Exit(2)
     asyncio.run(_migrate(settings.database_url))
     base = f"http://{settings.host}:{settings.port}"
     if ready_key is not None:
-        key = asyncio.run(_ready_key(settings.database_url, ready_key))
+        key, created = asyncio.run(_ready_key(settings.database_url, ready_key))
         err.print(f"API key (organization 'default', kept in {ready_key}):\n  [bold]{key}[/bold]")
-    err.print(f"Heliograph {base}  ·  API docs {base}/docs  ·  database {settings.database_url}")
+        if created and load_demo:
+            summary = asyncio.run(demo.load_demo_into(settings.database_url, org="default"))
+            err.print(f"Loaded the demo: {summary.sessions:,} sessions, {summary.requests:,} requests.")
+    err.print(f"Heliograph {base}  ·  dashboard {base}/  ·  API docs {base}/docs")
+    err.print(f"Database {settings.database_url}")
     uvicorn.run(
         create_app(settings, migrate=False),
         host=settings.host,
@@ -82,15 +97,16 @@ async def _migrate(database_url: str) -> None:
         pass
 
 
-async def _ready_key(database_url: str, path: Path) -> str:
-    """The key in `path` if it is still active, else a new one written there (mode 0600)."""
+async def _ready_key(database_url: str, path: Path) -> tuple[str, bool]:
+    """The key in `path` if it is still active, else a new one written there (mode 0600); and whether
+    it is new."""
     if path.exists():
         key = path.read_text().strip()
         async with open_store(database_url) as store:
             if await store.org_for_key_hash(hash_api_key(key)) is not None:
-                return key
+                return key, False
     key = await keys.create_key(database_url, org="default", name="ready key")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(key + "\n")
-    return key
+    return key, True

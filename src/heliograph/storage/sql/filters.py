@@ -126,10 +126,15 @@ def _request_leaf(leaf: Leaf) -> Condition:
 
 def _session_has_request(leaf: Leaf) -> Condition:
     is_feedback = leaf.field.name == "properties" and leaf.key == FEEDBACK_KEY
-    if is_feedback and leaf.operator == "equals" and leaf.value in ("0", "1"):
-        # The rollup mirrors the feedback property of the first request (the store updates both
-        # in one transaction), so the headline filter reads one column instead of a join.
-        return sessions.c.feedback == int(leaf.value)
+    if is_feedback and leaf.operator in ("equals", "not-equals") and leaf.value in ("0", "1"):
+        # Session feedback belongs to the session: the rollup mirrors the property of its first
+        # request (the store updates both in one transaction). Reading the rollup makes the headline
+        # filter one column instead of a join, and makes not-equals mean "this session is not rated
+        # so" rather than "some request of it lacks the property" (true of nearly every session).
+        rating = int(leaf.value)
+        if leaf.operator == "equals":
+            return sessions.c.feedback == rating
+        return sa.or_(sessions.c.feedback.is_(None), sessions.c.feedback != rating)
     match_ = request_condition(leaf)
     return sa.exists().where(
         requests.c.org_id == sessions.c.org_id,

@@ -1,0 +1,151 @@
+"""Dashboard sign-in: a signed, HttpOnly, SameSite=Strict cookie, re-checked against the store on every page.
+
+The cookie holds the SHA-256 of the API key (the form in which keys are stored) and its display prefix,
+signed with itsdangerous and stamped with the time of sign-in; the key itself never leaves the sign-in
+form. Every page looks the hash up again (`Store.org_for_key_hash`), so a revoked key is signed out at
+its next page. SameSite=Strict keeps the cookie off cross-site requests, which is what protects the
+dashboard's POST forms from cross-site request forgery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from heliograph.api.deps import StoreDep
+from heliograph.domain.keys import hash_api_key, key_display_prefix
+
+__all__ = [
+    "COOKIE_NAME",
+    "SIGN_IN_SECONDS",
+    "CookieSigner",
+    "SameOrigin",
+    "SignIn",
+    "SignInRequired",
+    "Viewer",
+    "ViewerDep",
+    "clear_sign_in_cookie",
+    "set_sign_in_cookie",
+]
+
+COOKIE_NAME = "heliograph_dashboard"
+SIGN_IN_SECONDS = 14 * 24 * 3600  # a sign-in lasts two weeks, or until its key is revoked
+_SALT = "heliograph.dashboard.sign-in"
+_COOKIE_PATH = "/"  # `/` itself redirects into the dashboard according to the sign-in
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: the organization of the signed-in key, and the key's display prefix."""
+
+    org_id: str
+    key_prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """What a valid cookie carries."""
+
+    key_hash: str
+    key_prefix: str
+
+
+class SignInRequired(Exception):
+    """No valid sign-in: the dashboard redirects to the sign-in page.
+
+    `reason` is "expired" or "revoked" when a cookie was sent but no longer signs anyone in (the
+    cookie is then cleared), and None when there was no cookie.
+    """
+
+    def __init__(self, *, next_path: str, reason: Literal["expired", "revoked"] | None = None) -> None:
+        super().__init__(reason or "signed out")
+        self.next_path = next_path
+        self.reason = reason
+
+
+class CookieSigner:
+    """Signs and checks the sign-in cookie's value with the dashboard secret."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt=_SALT)
+
+    def sign_in_value(self, api_key: str) -> str:
+        """The cookie value for a key that was just checked."""
+        return self._serializer.dumps({"h": hash_api_key(api_key), "p": key_display_prefix(api_key)})
+
+    def read(self, value: str) -> SignIn | None:
+        """The sign-in a cookie value carries, or None if it is forged, expired or malformed."""
+        try:
+            payload = self._serializer.loads(value, max_age=SIGN_IN_SECONDS)
+        except BadSignature:  # also covers SignatureExpired
+            return None
+        if not isinstance(payload, dict):
+            return None
+        key_hash, prefix = payload.get("h"), payload.get("p")
+        if not isinstance(key_hash, str) or not isinstance(prefix, str):
+            return None
+        return SignIn(key_hash=key_hash, key_prefix=prefix)
+
+
+def set_sign_in_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        value,
+        max_age=SIGN_IN_SECONDS,
+        path=_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def clear_sign_in_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(
+        COOKIE_NAME, path=_COOKIE_PATH, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+
+
+def _signer(request: Request) -> CookieSigner:
+    signer: CookieSigner = request.app.state.dashboard_signer
+    return signer
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+async def _current_viewer(request: Request, store: StoreDep) -> Viewer:
+    """The signed-in viewer, checked against the store now; SignInRequired otherwise."""
+    value = request.cookies.get(COOKIE_NAME)
+    if not value:
+        raise SignInRequired(next_path=_here(request))
+    sign_in = _signer(request).read(value)
+    if sign_in is None:
+        raise SignInRequired(next_path=_here(request), reason="expired")
+    org_id = await store.org_for_key_hash(sign_in.key_hash)
+    if org_id is None:
+        raise SignInRequired(next_path=_here(request), reason="revoked")
+    return Viewer(org_id=org_id, key_prefix=sign_in.key_prefix)
+
+
+ViewerDep = Annotated[Viewer, Depends(_current_viewer)]
+
+
+async def _same_origin(request: Request) -> None:
+    """Refuse a form post that a browser says comes from another site.
+
+    SameSite=Strict already keeps the cookie off such posts; this also covers the sign-in form, which
+    has no cookie yet (so another site cannot sign a visitor in to its own organization).
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # not a browser, or an old one: the cookie rules still apply
+    host = request.headers.get("host", "")
+    if origin.split("://", 1)[-1] != host:
+        raise HTTPException(status_code=403, detail="Cross-site form posts are refused")
+
+
+SameOrigin = Depends(_same_origin)

@@ -1,0 +1,86 @@
+"""How the dashboard shows numbers, money, durations, times and bodies (the templates' filters)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import orjson
+
+from heliograph.api.schemas import NANO, session_time
+
+__all__ = ["FILTERS", "body_text", "count", "duration", "percent", "quote_id", "usd", "when"]
+
+BODY_DISPLAY_CHARS = 20_000  # longer bodies are cut on the page; the API serves them whole
+
+
+def usd(nano_usd: int | float) -> str:
+    """Nano-USD as dollars, with enough decimals to tell small costs apart: $12.34, $0.0123, $0.000026."""
+    dollars = nano_usd / NANO
+    if dollars == 0:
+        return "$0"
+    if abs(dollars) >= 1:
+        return f"${dollars:,.2f}"
+    if abs(dollars) >= 0.01:
+        return f"${dollars:.4f}"
+    return f"${dollars:.6f}"
+
+
+def usd_value(dollars: float) -> str:
+    """Dollars (a float, as the metrics carry them) shown like `usd`."""
+    return usd(dollars * NANO)
+
+
+def duration(ms: int | float) -> str:
+    """850 ms, 12.3 s, 4 min 5 s, 2 h 3 min."""
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def when(ms: int) -> str:
+    """A time to the second, in UTC, as the API formats session times."""
+    return session_time(ms)[:19]
+
+
+def count(n: int | float) -> str:
+    return f"{n:,}" if isinstance(n, int) else f"{n:,.1f}"
+
+
+def percent(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{fraction * 100:.1f}%"
+
+
+def quote_id(value: str) -> str:
+    """A session id as one URL path segment (slashes and all)."""
+    return quote(value, safe="")
+
+
+def body_text(text: str) -> str:
+    """A request or response body for reading: indented JSON if it parses, cut at BODY_DISPLAY_CHARS."""
+    try:
+        shown = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONDecodeError:
+        shown = text
+    if len(shown) > BODY_DISPLAY_CHARS:
+        cut = len(shown) - BODY_DISPLAY_CHARS
+        return f"{shown[:BODY_DISPLAY_CHARS]}\n… ({cut:,} more characters; GET /v1/request/{{id}} has it all)"
+    return shown
+
+
+FILTERS = {
+    "usd": usd,
+    "usd_value": usd_value,
+    "duration": duration,
+    "when": when,
+    "count": count,
+    "percent": percent,
+    "quote_id": quote_id,
+    "body_text": body_text,
+}

@@ -1,0 +1,14 @@
+"""The dashboard's pages, one module per page; `router` holds them all (kept out of the OpenAPI document)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from heliograph.dashboard.routes import compare, entry, metrics, patterns, session, sessions, sign_in
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+for _page in (sign_in, sessions, session, metrics, compare, patterns):
+    router.include_router(_page.router)
+router.include_router(entry.router)  # last: its catch-all answers the dashboard's unknown paths

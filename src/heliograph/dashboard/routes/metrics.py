@@ -1,0 +1,91 @@
+"""Session metrics: histograms of cost, duration and request count (the API's distributions, with its
+pSize and interquartile controls) and sessions and feedback per day."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from heliograph.api.deps import StoreDep
+from heliograph.dashboard.auth import ViewerDep
+from heliograph.dashboard.charts import activity_chart, histogram_chart
+from heliograph.dashboard.listing import DAY_MS, FEEDBACK_CHOICES, RANGE_CHOICES, SessionFilters, now_ms
+from heliograph.dashboard.rendering import partial_target, render
+from heliograph.domain.metrics import PERCENTILES, distribution, percentile_fraction
+from heliograph.errors import InvalidInput
+
+router = APIRouter()
+
+RESULTS = "metrics-results"
+DEFAULT_P_SIZE = "p75"  # the API's default too
+P_SIZE_CHOICES = {name: f"{fraction * 100:g}th percentile" for name, fraction in PERCENTILES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsView:
+    filters: SessionFilters
+    p_size: str = DEFAULT_P_SIZE
+    interquartile: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> MetricsView:
+        p_size = params.get("p", DEFAULT_P_SIZE)
+        return cls(
+            filters=SessionFilters.from_params(params),
+            p_size=p_size if p_size in PERCENTILES else DEFAULT_P_SIZE,
+            interquartile=params.get("iqr") == "1",
+        )
+
+    def url(self) -> str:
+        params = self.filters.params()
+        if self.p_size != DEFAULT_P_SIZE:
+            params["p"] = self.p_size
+        if self.interquartile:
+            params["iqr"] = "1"
+        return "/dashboard/metrics" + (f"?{urlencode(params)}" if params else "")
+
+
+@router.get("/dashboard/metrics")
+async def metrics_page(request: Request, viewer: ViewerDep, store: StoreDep) -> Response:
+    view = MetricsView.from_params(request.query_params)
+    context = {
+        "viewer": viewer,
+        "section": "metrics",
+        "view": view,
+        "range_choices": RANGE_CHOICES,
+        "feedback_choices": FEEDBACK_CHOICES,
+        "p_size_choices": P_SIZE_CHOICES,
+        "charts": {},
+        "error": None,
+    }
+    template = "_metrics_results.html" if partial_target(request) == RESULTS else "metrics.html"
+    try:
+        query = view.filters.session_query(now=now_ms())
+    except InvalidInput as exc:
+        return render(template, {**context, "error": exc.message}, status_code=400)
+    values = await store.session_metric_values(org_id=viewer.org_id, query=query)
+    fraction = percentile_fraction(view.p_size)
+    activity = await store.sessions_over_time(org_id=viewer.org_id, query=query, bucket_ms=DAY_MS)
+
+    def histogram(values: list[float], *, title: str, unit: str) -> dict[str, Any]:
+        spread = distribution(values, fraction=fraction, interquartile=view.interquartile)
+        return histogram_chart(spread, title=title, unit=unit)
+
+    context["charts"] = {
+        "cost": histogram([v.cost_usd for v in values], title="Cost per session", unit="usd"),
+        "duration": histogram(
+            [v.duration_seconds for v in values], title="Duration per session", unit="seconds"
+        ),
+        "requests": histogram(
+            [float(v.request_count) for v in values], title="Requests per session", unit="requests"
+        ),
+        "activity": activity_chart(activity),
+    }
+    context["session_count"] = len(values)
+    headers = {"HX-Push-Url": view.url()} if template == "_metrics_results.html" else None
+    return render(template, context, headers=headers)

@@ -1,0 +1,115 @@
+"""Made-up data for the patterns page, in the same types the real pages render (nothing is stored)."""
+
+from __future__ import annotations
+
+import orjson
+
+from heliograph.dashboard.charts import activity_chart, histogram_chart
+from heliograph.dashboard.listing import DAY_MS
+from heliograph.dashboard.session_view import SessionView, session_view
+from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
+from heliograph.domain.metrics import distribution
+from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.storage.base import SessionActivity, SessionSummary, SessionTotals, StoredRequest
+
+__all__ = ["sample_charts", "sample_comparison", "sample_session", "sample_sessions", "sample_totals"]
+
+START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+STEPS = (("/plan", 900), ("/plan/search", 2_400), ("/plan/search/fetch", 650), ("/answer", 3_100))
+
+
+def sample_sessions() -> list[SessionSummary]:
+    """Three rows: rated up, rated down, not rated (one with a name that needs escaping)."""
+    rows = []
+    for i, (name, feedback) in enumerate(
+        (("Trip planner", True), ("Support triage", False), ("<b>Escaped</b> & shown as text", None))
+    ):
+        rows.append(
+            SessionSummary(
+                session_id=f"sample-{i + 1}",
+                name=name,
+                first_request_id=f"request-{i}",
+                created_at_ms=START_MS + i * 3_600_000,
+                latest_request_created_at_ms=START_MS + i * 3_600_000 + 7_050 * (i + 1),
+                request_count=4 - i,
+                prompt_tokens=1_200 * (i + 1),
+                completion_tokens=300 * (i + 1),
+                total_tokens=1_500 * (i + 1),
+                cost_nano_usd=1_830_000 * (i + 1),
+                latency_sum_ms=7_050,
+                feedback=feedback,
+                user_ids=[f"user-{i + 1:03d}"] if i < 2 else [],
+            )
+        )
+    return rows
+
+
+def sample_totals() -> SessionTotals:
+    return SessionTotals(
+        session_count=1_234, cost_nano_usd=4_321_000_000, latency_sum_ms=0, request_count=5_678
+    )
+
+
+def sample_session() -> SessionView:
+    """A four-request agent session with a failed call."""
+    summary = sample_sessions()[0]
+    stored = []
+    offset = 0
+    for number, (path, latency) in enumerate(STEPS, start=1):
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"Step {number}: {path}"}]}
+        answer = {"choices": [{"message": {"role": "assistant", "content": "Done."}}]}
+        record = RequestRecord(
+            org_id="sample",
+            request_id=f"00000000-0000-4000-8000-00000000000{number}",
+            created_at_ms=START_MS + offset,
+            response_created_at_ms=START_MS + offset + latency,
+            latency_ms=latency,
+            time_to_first_token_ms=latency // 3,
+            status=500 if number == 3 else 200,
+            provider="OPENAI",
+            model="gpt-4o-mini",
+            request_model="gpt-4o-mini",
+            user_id="user-001",
+            prompt_tokens=300,
+            completion_tokens=75,
+            cache_read_tokens=0,
+            cache_write_tokens=0,
+            cost_nano_usd=457_500,
+            cost_known=True,
+            target_url="https://api.openai.com/v1/chat/completions",
+            request_body=orjson.dumps(body).decode(),
+            response_body=orjson.dumps(answer).decode(),
+            properties={
+                SESSION_ID_KEY: summary.session_id,
+                SESSION_NAME_KEY: summary.name,
+                SESSION_PATH_KEY: path,
+                "prompt-version": "B",
+            },
+        )
+        stored.append(StoredRequest(record=record, scores={}))
+        offset += latency + 200
+    return session_view(summary, stored)
+
+
+def sample_charts() -> dict[str, dict[str, object]]:
+    costs = [0.001 * (i % 17) + 0.0004 * i for i in range(60)]
+    activity = [
+        SessionActivity(bucket_start_ms=START_MS + day * DAY_MS, sessions=20 + day, positive=8, negative=3)
+        for day in range(7)
+    ]
+    return {
+        "cost": histogram_chart(
+            distribution(costs, fraction=0.95, interquartile=False), title="Cost per session", unit="usd"
+        ),
+        "activity": activity_chart(activity),
+    }
+
+
+def sample_comparison() -> list[FeedbackRow]:
+    return breakdown(
+        [
+            FeedbackCounts(value="B", sessions=260, positive=150, negative=40),
+            FeedbackCounts(value="A", sessions=240, positive=110, negative=75),
+            FeedbackCounts(value="C", sessions=12, positive=0, negative=0),
+        ]
+    )

@@ -1,0 +1,92 @@
+"""A session laid out for its page: timeline bars, the tree's links, and the caps on very long sessions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from heliograph.dashboard.rendering import render_html
+from heliograph.dashboard.routes.session import PAGE_LIMITS
+from heliograph.dashboard.session_view import MAX_REQUEST_CARDS, MIN_BAR_PERCENT, session_view
+from heliograph.domain.records import SESSION_ID_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.storage.base import SessionSummary, StoredRequest
+
+START = 1_767_225_600_000
+
+
+def _request(number: int, start_offset: int, latency: int, path: str = "/step") -> StoredRequest:
+    record = RequestRecord(
+        org_id="org",
+        request_id=f"r-{number:05d}",
+        created_at_ms=START + start_offset,
+        response_created_at_ms=START + start_offset + latency,
+        latency_ms=latency,
+        time_to_first_token_ms=None,
+        status=200,
+        provider="OPENAI",
+        model="gpt-4o-mini",
+        request_model="gpt-4o-mini",
+        user_id=None,
+        prompt_tokens=1,
+        completion_tokens=1,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_nano_usd=1,
+        cost_known=True,
+        target_url="https://api.openai.com/v1/chat/completions",
+        request_body='{"messages": []}',
+        response_body="not json <b>",
+        properties={SESSION_ID_KEY: "s", SESSION_PATH_KEY: path},
+    )
+    return StoredRequest(record=record, scores={})
+
+
+def _summary(stored: list[StoredRequest]) -> SessionSummary:
+    return SessionSummary(
+        session_id="s",
+        name="Long",
+        first_request_id=stored[0].record.request_id,
+        created_at_ms=stored[0].record.created_at_ms,
+        latest_request_created_at_ms=stored[-1].record.created_at_ms,
+        request_count=len(stored),
+        prompt_tokens=len(stored),
+        completion_tokens=len(stored),
+        total_tokens=2 * len(stored),
+        cost_nano_usd=len(stored),
+        latency_sum_ms=sum(s.record.latency_ms for s in stored),
+        feedback=None,
+        user_ids=[],
+    )
+
+
+def test_bars_sit_at_their_start_offset_and_span_their_latency() -> None:
+    stored = [_request(1, 0, 1000), _request(2, 1000, 2000), _request(3, 3500, 500)]
+    view = session_view(_summary(stored), stored)
+    assert view.span_ms == 4000
+    assert [(r.left_percent, r.width_percent) for r in view.requests] == [(0, 25), (25, 50), (87.5, 12.5)]
+    assert [t.offset_ms for t in view.ticks] == [0, 1000, 2000, 3000, 4000]
+
+
+def test_a_very_short_call_keeps_a_visible_bar_inside_the_track() -> None:
+    stored = [_request(1, 0, 10_000), _request(2, 10_000, 0)]
+    view = session_view(_summary(stored), stored)
+    last = view.requests[-1]
+    assert last.width_percent == pytest.approx(MIN_BAR_PERCENT)
+    assert last.left_percent + last.width_percent <= 100
+
+
+def test_a_long_session_shows_the_first_requests_in_full_and_says_so() -> None:
+    stored = [_request(i, i * 100, 50, path="/loop") for i in range(1, MAX_REQUEST_CARDS + 6)]
+    view = session_view(_summary(stored), stored)
+    html = render_html(
+        "session.html",
+        {"viewer": None, "section": "sessions", "session": view, "feedback_url": "/f", "limits": PAGE_LIMITS},
+    )
+    assert html.count('<article class="request-card"') == MAX_REQUEST_CARDS
+    assert f"The first {MAX_REQUEST_CARDS} of {MAX_REQUEST_CARDS + 5} requests are shown in full" in html
+    assert '<a href="#request-50">Request 50</a>' in html
+    assert "<li>Request 50</li>" not in html
+    assert "and 55 more" in html  # 105 requests under one node, 50 linked
+    assert len(re.findall(r'class="timeline-bar', html)) == MAX_REQUEST_CARDS + 5
+    assert "not json &lt;b&gt;" in html

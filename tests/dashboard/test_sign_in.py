@@ -1,0 +1,169 @@
+"""Dashboard sign-in and sign-out over HTTP: the cookie, wrong keys, redirects, revoked keys."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from dashboard.dashboard_support import COOKIE, SIGN_IN, log_session, revoke_key, signed_in
+from support import Cast, Server
+
+PAGES = ["/dashboard/sessions", "/dashboard/metrics", "/dashboard/feedback", "/dashboard/patterns"]
+
+
+def _set_cookie(response: httpx.Response) -> str:
+    (header,) = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+    return header
+
+
+class TestSigningIn:
+    def test_a_valid_key_sets_a_signed_http_only_same_site_strict_cookie_and_goes_on(
+        self, server: Server, cast: Cast
+    ) -> None:
+        with httpx.Client(base_url=server.base_url) as browser:
+            response = browser.post(SIGN_IN, data={"api_key": cast.alice.key, "next": "/dashboard/metrics"})
+            assert response.status_code == 303
+            assert response.headers["location"] == "/dashboard/metrics"
+            cookie = _set_cookie(response)
+            attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")}
+            assert COOKIE in attributes
+            assert "httponly" in attributes
+            assert attributes["samesite"].lower() == "samesite=strict"
+            assert attributes["path"] == "Path=/"
+            assert "secure" not in attributes  # plain http on loopback; set when the request is https
+            assert cast.alice.key not in cookie  # the cookie carries the key's hash, signed, not the key
+            assert browser.get("/dashboard/sessions").status_code == 200
+
+    def test_either_key_of_an_organization_signs_in_to_the_same_sessions(self, cast: Cast) -> None:
+        session_id = log_session(cast.alice)
+        for tenant in (cast.alice, cast.alice_second_key):
+            with signed_in(tenant) as browser:
+                assert session_id in browser.get("/dashboard/sessions").text
+
+    @pytest.mark.parametrize(
+        "key",
+        [pytest.param("sk-hg-not-a-real-key", id="unknown"), pytest.param("x" * 500, id="absurdly-long")],
+    )
+    def test_a_wrong_key_shows_a_clear_message_and_sets_no_cookie(
+        self, server: Server, cast: Cast, key: str
+    ) -> None:
+        with httpx.Client(base_url=server.base_url) as browser:
+            response = browser.post(SIGN_IN, data={"api_key": key})
+            assert response.status_code == 401
+            assert "That API key is not valid: it is unknown or has been revoked." in response.text
+            assert "set-cookie" not in response.headers
+            assert browser.get("/dashboard/sessions").status_code == 303
+
+    def test_an_empty_key_is_asked_for(self, server: Server) -> None:
+        response = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": "  "})
+        assert response.status_code == 400
+        assert "Enter an API key." in response.text
+
+    @pytest.mark.parametrize(
+        ("next_path", "lands_on"),
+        [
+            pytest.param("/dashboard/metrics?range=7d", "/dashboard/metrics?range=7d", id="dashboard-path"),
+            pytest.param("https://evil.example/", "/dashboard/sessions", id="other-site"),
+            pytest.param("//evil.example/dashboard", "/dashboard/sessions", id="scheme-relative"),
+            pytest.param("/v1/session/query", "/dashboard/sessions", id="not-the-dashboard"),
+        ],
+    )
+    def test_after_signing_in_it_goes_only_to_a_dashboard_page(
+        self, server: Server, cast: Cast, next_path: str, lands_on: str
+    ) -> None:
+        response = httpx.post(
+            f"{server.base_url}{SIGN_IN}", data={"api_key": cast.alice.key, "next": next_path}
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == lands_on
+
+
+class TestRefusals:
+    @pytest.mark.parametrize("path", PAGES)
+    def test_a_page_without_a_sign_in_redirects_to_the_sign_in_page(self, server: Server, path: str) -> None:
+        response = httpx.get(f"{server.base_url}{path}")
+        assert response.status_code == 303
+        assert response.headers["location"].startswith(f"{SIGN_IN}?next=%2Fdashboard%2F")
+
+    def test_root_leads_to_the_dashboard(self, server: Server) -> None:
+        response = httpx.get(f"{server.base_url}/", follow_redirects=True)
+        assert response.status_code == 200
+        assert str(response.url).startswith(f"{server.base_url}{SIGN_IN}")
+        assert 'name="api_key"' in response.text
+
+    def test_an_htmx_request_without_a_sign_in_is_sent_to_the_sign_in_page(self, server: Server) -> None:
+        response = httpx.get(
+            f"{server.base_url}/dashboard/sessions",
+            headers={"HX-Request": "true", "HX-Target": "sessions-results"},
+        )
+        assert response.headers["HX-Redirect"].startswith(SIGN_IN)
+
+    def test_a_forged_cookie_is_refused_and_cleared(self, server: Server, cast: Cast) -> None:
+        with signed_in(cast.alice) as browser:
+            value = browser.cookies[COOKIE]
+        forged = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+        response = httpx.get(
+            f"{server.base_url}/dashboard/sessions", headers={"Cookie": f"{COOKIE}={forged}"}
+        )
+        assert response.status_code == 303
+        assert "reason=expired" in response.headers["location"]
+        assert "Max-Age=0" in _set_cookie(response)
+
+    def test_a_feedback_post_without_a_sign_in_changes_nothing(self, server: Server, cast: Cast) -> None:
+        session_id = log_session(cast.alice)
+        response = httpx.post(
+            f"{server.base_url}/dashboard/sessions/{session_id}/feedback", data={"rating": "up"}
+        )
+        assert response.status_code == 303
+        assert response.headers["location"].startswith(SIGN_IN)
+        assert (
+            cast.alice.client.get(f"/v1/session/{session_id}").json()["data"]["session"]["feedback"] is None
+        )
+
+    def test_a_cross_site_form_post_is_refused(self, server: Server, cast: Cast) -> None:
+        session_id = log_session(cast.alice)
+        evil = {"Origin": "https://evil.example"}
+        sign_in = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": cast.alice.key}, headers=evil)
+        assert sign_in.status_code == 403
+        assert "set-cookie" not in sign_in.headers
+        with signed_in(cast.alice) as browser:
+            rating = browser.post(
+                f"/dashboard/sessions/{session_id}/feedback", data={"rating": "up"}, headers=evil
+            )
+            assert rating.status_code == 403
+            same_site = {"Origin": server.base_url}
+            rating = browser.post(
+                f"/dashboard/sessions/{session_id}/feedback", data={"rating": "up"}, headers=same_site
+            )
+            assert rating.status_code == 303
+        assert (
+            cast.alice.client.get(f"/v1/session/{session_id}").json()["data"]["session"]["feedback"] is True
+        )
+
+
+class TestSigningOut:
+    def test_signing_out_clears_the_cookie_and_the_pages_refuse_the_browser(self, cast: Cast) -> None:
+        with signed_in(cast.alice) as browser:
+            response = browser.post("/dashboard/sign-out")
+            assert response.status_code == 303
+            assert response.headers["location"] == f"{SIGN_IN}?reason=signed-out"
+            cleared = _set_cookie(response)
+            assert cleared.startswith(f'{COOKIE}=""') and "Max-Age=0" in cleared
+            assert COOKIE not in browser.cookies
+            page = browser.get("/dashboard/sessions")
+            assert page.status_code == 303
+            assert "You are signed out." in browser.get(response.headers["location"]).text
+
+    def test_a_revoked_key_is_signed_out_at_its_next_page(self, server: Server, cast: Cast) -> None:
+        with signed_in(cast.alice) as browser:
+            assert browser.get("/dashboard/sessions").status_code == 200
+            revoke_key(server, cast.alice)
+            response = browser.get("/dashboard/sessions")
+            assert response.status_code == 303
+            assert response.headers["location"].endswith("reason=revoked")
+            assert COOKIE not in browser.cookies
+            notice = browser.get(response.headers["location"]).text
+            assert "the API key was revoked" in notice
+            # The organization's other key still signs in.
+            with signed_in(cast.alice_second_key) as other:
+                assert other.get("/dashboard/sessions").status_code == 200
