@@ -36,7 +36,6 @@ openapi: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/feedback.py
-	$(BIN)/python bench/queries.py
 	$(BIN)/python bench/dashboard.py
 
 clean:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-PAUSE_S = 0.2
+PAUSE_S = float(os.environ.get("FAKE_UPSTREAM_PAUSE_S", "0.2"))  # 0 for benchmarks
 WORDS = ["Hello", " from", " the", " fake", " upstream"]
 PROMPT_TOKENS, COMPLETION_TOKENS = 11, len(WORDS)
 SENT: list[dict[str, Any]] = []  # what the upstream received: headers and body, newest last
