@@ -14,6 +14,7 @@ from heliograph.errors import InvalidInput
 
 __all__ = [
     "BUILTIN_DIMENSIONS",
+    "MAX_BREAKDOWN_VALUES",
     "FeedbackCounts",
     "FeedbackRow",
     "breakdown",
@@ -24,6 +25,7 @@ __all__ = [
 
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
 BUILTIN_DIMENSIONS = ("model", "provider")  # request columns; any other name is a property key
+MAX_BREAKDOWN_VALUES = 100  # values compared, most sessions first (the API and the dashboard alike)
 
 
 @dataclass(frozen=True, slots=True)

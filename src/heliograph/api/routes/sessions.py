@@ -32,7 +32,7 @@ from heliograph.api.schemas import (
     session_time,
 )
 from heliograph.domain import feedback
-from heliograph.domain.breakdown import breakdown, check_dimension
+from heliograph.domain.breakdown import MAX_BREAKDOWN_VALUES, breakdown, check_dimension
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import validate_session_id
 from heliograph.domain.metrics import MetricDistribution, distribution, percentile_fraction
@@ -43,7 +43,6 @@ from heliograph.errors import InvalidInput, NotFound
 router = APIRouter(prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES)
 
 SESSION_NAMES_LIMIT = 50
-BREAKDOWN_VALUES_LIMIT = 100
 
 
 def _window(time_filter: TimeFilter | None) -> tuple[int | None, int | None]:
@@ -169,7 +168,7 @@ async def feedback_breakdown(
     start_ms, end_ms = _window(body.timeFilter)
     query = SessionQuery(filter=parse_filter(body.filter), start_ms=start_ms, end_ms=end_ms)
     counts = await store.feedback_by_value(
-        org_id=org_id, query=query, dimension=check_dimension(body.property), limit=BREAKDOWN_VALUES_LIMIT
+        org_id=org_id, query=query, dimension=check_dimension(body.property), limit=MAX_BREAKDOWN_VALUES
     )
     return Envelope(data=[FeedbackBreakdownPublic(**dataclasses.asdict(row)) for row in breakdown(counts)])
 

@@ -22,7 +22,7 @@ from heliograph.dashboard.listing import (
     now_ms,
 )
 from heliograph.dashboard.rendering import partial_target, render
-from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, breakdown, check_dimension
+from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, MAX_BREAKDOWN_VALUES, breakdown, check_dimension
 from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery
 from heliograph.errors import InvalidInput
@@ -31,7 +31,6 @@ from heliograph.storage.base import Store
 router = APIRouter()
 
 RESULTS = "compare-results"
-VALUES_LIMIT = 100  # values shown, most sessions first
 SIGNIFICANCE = 0.05
 SUGGESTION_SESSIONS = 5  # property keys are suggested from the newest few sessions
 _NOT_SUGGESTED = {SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, FEEDBACK_KEY}
@@ -97,7 +96,7 @@ async def compare_page(request: Request, viewer: ViewerDep, store: StoreDep) -> 
     except InvalidInput as exc:
         return render(template, {**context, "error": exc.message}, status_code=400)
     counts = await store.feedback_by_value(
-        org_id=viewer.org_id, query=query, dimension=dimension, limit=VALUES_LIMIT
+        org_id=viewer.org_id, query=query, dimension=dimension, limit=MAX_BREAKDOWN_VALUES
     )
     context["rows"] = breakdown(counts)
     headers = {"HX-Push-Url": view.url()} if target == RESULTS else None
