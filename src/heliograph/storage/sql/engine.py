@@ -39,6 +39,13 @@ SQLITE_PRAGMAS = (
 )
 SQLITE_READER_POOL_SIZE = 4
 POSTGRES_POOL_SIZE = 10
+# Bounds on every wait for PostgreSQL, so an unreachable server (refused, or silently dropping packets)
+# turns into a 503 within seconds instead of a hung request: the TCP connect plus start-up, each
+# statement (asyncpg's client-side timeout, which also covers BEGIN, COMMIT and the pre-ping), and the
+# wait for a pooled connection. No healthy batch or API query comes near them.
+POSTGRES_CONNECT_TIMEOUT_S = 5.0
+POSTGRES_STATEMENT_TIMEOUT_S = 15.0
+POSTGRES_POOL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +101,16 @@ def create_engines(url: str) -> Engines:
         async_url(url),
         pool_size=POSTGRES_POOL_SIZE,
         max_overflow=POSTGRES_POOL_SIZE,
+        # A connection that died while pooled (server restart, network cut) is replaced on checkout,
+        # so the first requests after the database returns succeed instead of failing once each.
         pool_pre_ping=True,
-        # JIT compilation costs more than it saves on short OLTP queries.
-        connect_args={"server_settings": {"jit": "off"}},
+        pool_timeout=POSTGRES_POOL_TIMEOUT_S,
+        connect_args={
+            "timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            "command_timeout": POSTGRES_STATEMENT_TIMEOUT_S,
+            # JIT compilation costs more than it saves on short OLTP queries.
+            "server_settings": {"jit": "off"},
+        },
     )
     return Engines(dialect, reader=engine, writer=engine)
 

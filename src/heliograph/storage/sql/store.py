@@ -8,18 +8,21 @@ reader never sees a request without its session or a session whose sums disagree
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
 from heliograph.domain.filters import FilterNode
-from heliograph.domain.metrics import SessionMetricValues
+from heliograph.domain.metrics import SessionMetrics, session_metrics
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
@@ -34,6 +37,7 @@ from heliograph.storage.base import (
 )
 from heliograph.storage.sql.dialect import insert
 from heliograph.storage.sql.engine import Engines, create_engines
+from heliograph.storage.sql.metric_values import ColumnValues
 from heliograph.storage.sql.reads import load_requests, load_sessions
 from heliograph.storage.sql.schema import (
     api_keys,
@@ -41,6 +45,7 @@ from heliograph.storage.sql.schema import (
     properties,
     requests,
     scores,
+    session_duration_ms,
     session_tags,
     sessions,
 )
@@ -54,10 +59,19 @@ from heliograph.storage.sql.writes import insert_batch, place_feedback
 
 __all__ = ["SqlStore"]
 
-NANO = 1_000_000_000
 T = TypeVar("T")
-# Errors that mean "the database cannot be reached or is locked", as opposed to a bad record.
-_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError)
+# Errors that mean "the database cannot be reached, is locked or did not answer in time", as opposed
+# to a bad record: OperationalError and InterfaceError wrap lost connections, refused connections and
+# "database is locked"; sa.exc.TimeoutError is a pool checkout that waited too long; OSError and
+# TimeoutError escape from a driver's connect; sqlite3.OperationalError from the raw key lookup.
+_UNAVAILABLE = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    sqlite3.OperationalError,
+    OSError,
+    TimeoutError,
+)
 
 
 def _now_ms() -> int:
@@ -81,17 +95,32 @@ class SqlStore:
         )
 
     async def _write(self, work: Callable[[sa.Connection], T]) -> T:
-        """Run `work` in one write transaction: on the writer thread (SQLite) or via run_sync (PostgreSQL)."""
+        """Run `work` in one write transaction: on the writer thread (SQLite) or via run_sync (PostgreSQL).
+
+        Raises Unavailable when the database is unreachable, locked or too slow to answer.
+        """
         sync_writer = self._engines.sync_writer
-        if sync_writer is not None and self._writer_thread is not None:
+        with _unavailable_on_fault():
+            if sync_writer is not None and self._writer_thread is not None:
 
-            def in_transaction() -> T:
-                with sync_writer.begin() as conn:
-                    return work(conn)
+                def in_transaction() -> T:
+                    with sync_writer.begin() as conn:
+                        return work(conn)
 
-            return await asyncio.get_running_loop().run_in_executor(self._writer_thread, in_transaction)
-        async with self._engines.writer.begin() as conn:
-            return await conn.run_sync(work)
+                return await asyncio.get_running_loop().run_in_executor(self._writer_thread, in_transaction)
+            async with self._engines.writer.begin() as conn:
+                return await conn.run_sync(work)
+
+    @asynccontextmanager
+    async def _read(self, *, transaction: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A reader connection (one transaction when a read spans statements); faults become Unavailable."""
+        with _unavailable_on_fault():
+            if transaction:
+                async with self._engines.reader.begin() as conn:
+                    yield conn
+            else:
+                async with self._engines.reader.connect() as conn:
+                    yield conn
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -102,8 +131,14 @@ class SqlStore:
         return self._engines
 
     async def ping(self) -> None:
-        async with self._engines.reader.connect() as conn:
+        """Raise Unavailable unless the database answers a read and would take a write now."""
+        async with self._read() as conn:
             await conn.execute(sa.text("SELECT 1"))
+        if self._writer_thread is not None:
+            # SQLite: an empty write transaction on the writer thread takes the write lock (queued
+            # behind our own batches, so never contending with them), which fails after busy_timeout
+            # while another process holds it.
+            await self._write(lambda _conn: None)
 
     async def close(self) -> None:
         if self._writer_thread is not None:
@@ -148,7 +183,7 @@ class SqlStore:
         )
         if org_name is not None:
             stmt = stmt.where(organizations.c.name == org_name)
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             ApiKeyInfo(
@@ -182,23 +217,20 @@ class SqlStore:
             # thread, or a pooled SQLAlchemy connection, costs far more per request.
             row = self._key_lookup.execute(self._key_lookup_sql, (key_hash,)).fetchone()
             return None if row is None else str(row[0])
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             row = (await conn.execute(_org_of_key(key_hash))).first()
         return None if row is None else str(row.org_id)
 
     # -- ingestion -------------------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
-        try:
-            await self._write(lambda conn: insert_batch(conn, self._dialect, records))
-        except _UNAVAILABLE as exc:
-            raise Unavailable("The database is unavailable; retry shortly") from exc
+        await self._write(lambda conn: insert_batch(conn, self._dialect, records))
 
     # -- requests --------------------------------------------------------------------------------
 
     async def get_request(self, *, org_id: str, request_id: str) -> StoredRequest | None:
         stmt = sa.select(requests).where(requests.c.org_id == org_id, requests.c.request_id == request_id)
-        async with self._engines.reader.begin() as conn:
+        async with self._read(transaction=True) as conn:
             found = await load_requests(conn, org_id, stmt)
         return found[0] if found else None
 
@@ -210,7 +242,7 @@ class SqlStore:
             .limit(query.limit)
             .offset(query.offset)
         )
-        async with self._engines.reader.begin() as conn:
+        async with self._read(transaction=True) as conn:
             return await load_requests(conn, org_id, stmt)
 
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int:
@@ -219,7 +251,7 @@ class SqlStore:
             .select_from(requests)
             .where(*request_conditions(org_id, filter, is_scored=is_scored))
         )
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
     async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
@@ -289,7 +321,7 @@ class SqlStore:
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
-        async with self._engines.reader.begin() as conn:
+        async with self._read(transaction=True) as conn:
             found = await load_sessions(conn, org_id, stmt)
         return found[0] if found else None
 
@@ -299,7 +331,7 @@ class SqlStore:
             .where(requests.c.org_id == org_id, requests.c.session_id == session_id)
             .order_by(requests.c.created_at_ms, requests.c.request_id)
         )
-        async with self._engines.reader.begin() as conn:
+        async with self._read(transaction=True) as conn:
             return await load_requests(conn, org_id, stmt)
 
     async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]:
@@ -310,7 +342,7 @@ class SqlStore:
             .limit(query.limit)
             .offset(query.offset)
         )
-        async with self._engines.reader.begin() as conn:
+        async with self._read(transaction=True) as conn:
             return await load_sessions(conn, org_id, stmt)
 
     async def count_sessions(self, *, org_id: str, query: SessionQuery) -> SessionTotals:
@@ -321,7 +353,7 @@ class SqlStore:
             sa.func.coalesce(sa.func.sum(s.latency_sum_ms), 0),
             sa.func.coalesce(sa.func.sum(s.request_count), 0),
         ).where(*session_conditions(org_id, query))
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             count, cost, latency, request_count = (await conn.execute(stmt)).one()
         return SessionTotals(int(count), int(cost), int(latency), int(request_count))
 
@@ -344,20 +376,32 @@ class SqlStore:
             .order_by(last_used.desc(), s.name)
             .limit(limit)
         )
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [SessionNameSummary(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
-    async def session_metric_values(self, *, org_id: str, query: SessionQuery) -> list[SessionMetricValues]:
-        s = sessions.c
-        stmt = sa.select(
-            s.request_count, s.last_created_at_ms - s.first_created_at_ms, s.cost_nano_usd
-        ).where(*session_conditions(org_id, query))
+    async def session_metrics(
+        self, *, org_id: str, query: SessionQuery, fraction: float, interquartile: bool
+    ) -> SessionMetrics:
+        conditions = session_conditions(org_id, query)
+
+        def work(conn: sa.Connection) -> SessionMetrics:
+            def values(value: sa.ColumnElement[int]) -> ColumnValues:
+                return ColumnValues(conn, sessions, value, conditions)
+
+            return session_metrics(
+                values(sessions.c.request_count),
+                values(session_duration_ms),
+                values(sessions.c.cost_nano_usd),
+                fraction=fraction,
+                interquartile=interquartile,
+            )
+
         async with self._engines.reader.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [
-            SessionMetricValues(int(count), duration / 1000, cost / NANO) for count, duration, cost in rows
-        ]
+            if self._dialect == "postgresql":  # one snapshot for the dozen statements
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                return await conn.run_sync(work)
 
     async def feedback_by_value(
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
@@ -397,7 +441,7 @@ class SqlStore:
             .order_by(sessions_count.desc(), pairs.c.value)
             .limit(limit)
         )
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [FeedbackCounts(str(v), int(n), int(up or 0), int(down or 0)) for v, n, up, down in rows]
 
@@ -417,7 +461,7 @@ class SqlStore:
             .group_by(bucket)
             .order_by(bucket)
         )
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             SessionActivity(int(b) * bucket_ms, int(n), int(up or 0), int(down or 0))
@@ -428,7 +472,7 @@ class SqlStore:
         stmt = sa.select(session_tags.c.tag).where(
             session_tags.c.org_id == org_id, session_tags.c.session_id == session_id
         )
-        async with self._engines.reader.connect() as conn:
+        async with self._read() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else str(row.tag)
 
@@ -451,6 +495,23 @@ class SqlStore:
             return True
 
         return await self._write(work)
+
+
+@contextmanager
+def _unavailable_on_fault() -> Iterator[None]:
+    """Turn a database fault (down, locked, timed out) into Unavailable, which the API answers with 503."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise Unavailable(f"The database is unavailable ({_fault_name(exc)}); retry shortly") from exc
+
+
+def _fault_name(exc: BaseException) -> str:
+    """A short, key-free description of a fault: the driver's error class, or "locked" for SQLite."""
+    original = getattr(exc, "orig", None) or exc
+    if "locked" in str(original):
+        return "database is locked"
+    return type(original).__name__
 
 
 def _org_of_key(key_hash: str) -> sa.Select[tuple[str]]:
