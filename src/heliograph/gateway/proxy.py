@@ -211,7 +211,7 @@ class Gateway:
         )
         try:
             record = record_of(call, org_id=exchange.org_id, helicone=exchange.helicone, prices=self._prices)
-            await self._pipeline.submit(record)
+            await self._pipeline.submit_with_retry(record)  # retried while the database is unavailable
         except Exception as exc:  # a logging fault must never reach the proxied call
             self.stats.log_failures += 1
             log.warning("gateway could not log a call: %s", type(exc).__name__)

@@ -3,6 +3,10 @@
 Each call puts its record on a bounded queue and waits on a future. One writer task takes
 everything queued (up to `batch_size`), writes it in one transaction and resolves every future.
 A full queue answers 503 at once rather than letting memory grow.
+
+Writers nobody waits on (the gateway logs a call after answering it) use `submit_with_retry`: an
+unavailable database is retried with capped exponential backoff for a bounded time, and only a
+bounded number of records may wait to retry at once, so an outage costs bounded memory.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ __all__ = ["IngestPipeline"]
 log = logging.getLogger(__name__)
 
 _STOP: Final = object()
+# Backoff for submit_with_retry: 0.25 s doubling to 4 s, for at most 15 s per record (which also
+# bounds how long a graceful shutdown waits for gateway records during a database outage).
+RETRY_FIRST_DELAY_S, RETRY_MAX_DELAY_S, RETRY_FOR_S = 0.25, 4.0, 15.0
 _Item = tuple[RequestRecord, "asyncio.Future[None]"]
 
 
@@ -37,6 +44,8 @@ class IngestPipeline:
         self._queue: asyncio.Queue[_Item | object] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._writer: asyncio.Task[None] | None = None
+        self._max_retrying = queue_size
+        self.retrying = 0
         self.committed = 0
         self.failed = 0
 
@@ -65,6 +74,28 @@ class IngestPipeline:
         except asyncio.QueueFull:
             raise Unavailable("Ingestion queue is full; retry shortly") from None
         await future
+
+    async def submit_with_retry(self, record: RequestRecord) -> None:
+        """`submit`, retrying Unavailable with backoff for up to RETRY_FOR_S; raise the last error after.
+
+        At most `queue_size` records wait to retry at once; beyond that the error is raised at once.
+        """
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + RETRY_FOR_S
+        delay = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                await self.submit(record)
+                return
+            except Unavailable:
+                if loop.time() + delay > give_up_at or self.retrying >= self._max_retrying:
+                    raise
+            self.retrying += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.retrying -= 1
+            delay = min(delay * 2, RETRY_MAX_DELAY_S)
 
     async def _run(self) -> None:
         while True:
