@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -13,6 +15,10 @@ from heliograph.app import create_app
 from heliograph.cli import demo, keys
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
 from heliograph.domain.keys import hash_api_key
+
+# How long a SIGTERM waits for requests in flight (a long gateway stream is cut after it), below the
+# 30 s most process managers allow before SIGKILL.
+SHUTDOWN_GRACE_S = 10
 
 app = typer.Typer(
     help="Heliograph: self-hostable LLM observability, wire-compatible with Helicone.", no_args_is_help=True
@@ -82,6 +88,10 @@ def serve(
             err.print(f"Loaded the demo: {summary.sessions:,} sessions, {summary.requests:,} requests.")
     err.print(f"Heliograph {base}  ·  dashboard {base}/  ·  API docs {base}/docs")
     err.print(f"Database {settings.database_url}")
+    # uvicorn answers SIGTERM/SIGINT by refusing new connections, finishing requests in flight (for up
+    # to SHUTDOWN_GRACE_S), then running the lifespan shutdown, which writes every queued record; it
+    # then re-raises the signal, which this handler turns into exit status 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         create_app(settings, migrate=False),
         host=settings.host,
@@ -89,7 +99,12 @@ def serve(
         log_level=settings.log_level,
         access_log=access_log,
         server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 async def _migrate(database_url: str) -> None:
