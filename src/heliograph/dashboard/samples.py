@@ -8,7 +8,7 @@ from heliograph.dashboard.charts import activity_chart, histogram_chart
 from heliograph.dashboard.listing import DAY_MS
 from heliograph.dashboard.session_view import SessionView, session_view
 from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
-from heliograph.domain.metrics import distribution
+from heliograph.domain.metrics import NANO_USD_PER_USD, SortedValues, distribution
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
 from heliograph.storage.base import SessionActivity, SessionSummary, SessionTotals, StoredRequest
 
@@ -92,14 +92,16 @@ def sample_session() -> SessionView:
 
 
 def sample_charts() -> dict[str, dict[str, object]]:
-    costs = [0.001 * (i % 17) + 0.0004 * i for i in range(60)]
+    costs_nano_usd = SortedValues(1_000_000 * (i % 17) + 400_000 * i for i in range(60))
     activity = [
         SessionActivity(bucket_start_ms=START_MS + day * DAY_MS, sessions=20 + day, positive=8, negative=3)
         for day in range(7)
     ]
     return {
         "cost": histogram_chart(
-            distribution(costs, fraction=0.95, interquartile=False), title="Cost per session", unit="usd"
+            distribution(costs_nano_usd, scale=NANO_USD_PER_USD, fraction=0.95, interquartile=False),
+            title="Cost per session",
+            unit="usd",
         ),
         "activity": activity_chart(activity),
     }

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
-from heliograph.domain.metrics import SessionMetricValues
+from heliograph.domain.metrics import SessionMetrics
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
@@ -161,8 +161,10 @@ class Store(Protocol):
     ) -> list[SessionNameSummary]:
         """Matching sessions grouped by name, most recently used first."""
 
-    async def session_metric_values(self, *, org_id: str, query: SessionQuery) -> list[SessionMetricValues]:
-        """Request count, duration and cost of every matching session."""
+    async def session_metrics(
+        self, *, org_id: str, query: SessionQuery, fraction: float, interquartile: bool
+    ) -> SessionMetrics:
+        """Distributions of request count, duration and cost over the matching sessions (domain.metrics)."""
 
     async def feedback_by_value(
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -35,7 +34,7 @@ from heliograph.domain import feedback
 from heliograph.domain.breakdown import MAX_BREAKDOWN_VALUES, breakdown, check_dimension
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import validate_session_id
-from heliograph.domain.metrics import MetricDistribution, distribution, percentile_fraction
+from heliograph.domain.metrics import MetricDistribution, percentile_fraction
 from heliograph.domain.records import SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery, build_path_tree, check_timezone
 from heliograph.errors import InvalidInput, NotFound
@@ -137,14 +136,13 @@ async def session_metrics(
         start_ms=start_ms,
         end_ms=end_ms,
     )
-    values = await store.session_metric_values(org_id=org_id, query=query)
-    options: dict[str, Any] = {
-        "fraction": percentile_fraction(body.pSize or "p75"),
-        "interquartile": bool(body.useInterquartile),
-    }
-    count = distribution([v.request_count for v in values], **options)
-    duration = distribution([v.duration_seconds for v in values], **options)
-    cost = distribution([v.cost_usd for v in values], **options)
+    metrics = await store.session_metrics(
+        org_id=org_id,
+        query=query,
+        fraction=percentile_fraction(body.pSize or "p75"),
+        interquartile=bool(body.useInterquartile),
+    )
+    count, duration, cost = metrics.request_count, metrics.duration_seconds, metrics.cost_usd
     return Envelope(
         data=SessionMetricsPublic(
             session_count=_bins(count),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -16,7 +15,7 @@ from heliograph.dashboard.auth import ViewerDep
 from heliograph.dashboard.charts import activity_chart, histogram_chart
 from heliograph.dashboard.listing import DAY_MS, FEEDBACK_CHOICES, RANGE_CHOICES, SessionFilters, now_ms
 from heliograph.dashboard.rendering import partial_target, render
-from heliograph.domain.metrics import PERCENTILES, distribution, percentile_fraction
+from heliograph.domain.metrics import PERCENTILES, percentile_fraction
 from heliograph.errors import InvalidInput
 
 router = APIRouter()
@@ -68,24 +67,19 @@ async def metrics_page(request: Request, viewer: ViewerDep, store: StoreDep) -> 
         query = view.filters.session_query(now=now_ms())
     except InvalidInput as exc:
         return render(template, {**context, "error": exc.message}, status_code=400)
-    values = await store.session_metric_values(org_id=viewer.org_id, query=query)
-    fraction = percentile_fraction(view.p_size)
+    metrics = await store.session_metrics(
+        org_id=viewer.org_id,
+        query=query,
+        fraction=percentile_fraction(view.p_size),
+        interquartile=view.interquartile,
+    )
     activity = await store.sessions_over_time(org_id=viewer.org_id, query=query, bucket_ms=DAY_MS)
-
-    def histogram(values: list[float], *, title: str, unit: str) -> dict[str, Any]:
-        spread = distribution(values, fraction=fraction, interquartile=view.interquartile)
-        return histogram_chart(spread, title=title, unit=unit)
-
     context["charts"] = {
-        "cost": histogram([v.cost_usd for v in values], title="Cost per session", unit="usd"),
-        "duration": histogram(
-            [v.duration_seconds for v in values], title="Duration per session", unit="seconds"
-        ),
-        "requests": histogram(
-            [float(v.request_count) for v in values], title="Requests per session", unit="requests"
-        ),
+        "cost": histogram_chart(metrics.cost_usd, title="Cost per session", unit="usd"),
+        "duration": histogram_chart(metrics.duration_seconds, title="Duration per session", unit="seconds"),
+        "requests": histogram_chart(metrics.request_count, title="Requests per session", unit="requests"),
         "activity": activity_chart(activity),
     }
-    context["session_count"] = len(values)
+    context["session_count"] = metrics.session_count
     headers = {"HX-Push-Url": view.url()} if template == "_metrics_results.html" else None
     return render(template, context, headers=headers)

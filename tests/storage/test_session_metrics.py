@@ -1,0 +1,105 @@
+"""The store's session metrics, answered by indexed queries, equal the distributions of the same values
+computed in memory, on each database, with and without a filter (ties and lone values included)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+import pytest
+
+from heliograph.domain.metrics import PERCENTILES, SessionMetrics, SortedValues, session_metrics
+from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, RequestRecord
+from heliograph.domain.sessions import SessionQuery
+from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage.sql.store import SqlStore
+
+SESSIONS = 150
+
+
+def _request(org_id: str, session: str, name: str, created_ms: int, cost: int) -> RequestRecord:
+    return RequestRecord(
+        org_id=org_id,
+        request_id=str(uuid.uuid4()),
+        created_at_ms=created_ms,
+        response_created_at_ms=created_ms + 100,
+        latency_ms=100,
+        time_to_first_token_ms=None,
+        status=200,
+        provider="OPENAI",
+        model="gpt-4o-mini",
+        request_model="gpt-4o-mini",
+        user_id=None,
+        prompt_tokens=1,
+        completion_tokens=1,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_nano_usd=cost,
+        cost_known=True,
+        target_url="https://api.openai.com/v1/chat/completions",
+        request_body="{}",
+        response_body="{}",
+        properties={SESSION_ID_KEY: session, SESSION_NAME_KEY: name},
+    )
+
+
+def _dataset(org_id: str) -> tuple[list[RequestRecord], dict[str, list[tuple[int, int, int]]]]:
+    """Random sessions; per name, each session's (request count, duration ms, cost nano-USD)."""
+    rng = random.Random(7)
+    records: list[RequestRecord] = []
+    values: dict[str, list[tuple[int, int, int]]] = {"even": [], "odd": []}
+    for index in range(SESSIONS):
+        name = "even" if index % 2 == 0 else "odd"
+        start = 1_767_225_600_000 + index * 1000
+        times = [
+            start + rng.choice([0, 0, 1500, 60_000, rng.randrange(10**6)]) for _ in range(rng.randint(1, 4))
+        ]
+        costs = [rng.choice([0, 1_000, 2_500_000, rng.randrange(10**9)]) for _ in times]
+        session = f"s-{index}"
+        records += [_request(org_id, session, name, t, c) for t, c in zip(times, costs, strict=True)]
+        values[name].append((len(times), max(times) - min(times), sum(costs)))
+    return records, values
+
+
+def _expected(rows: list[tuple[int, int, int]], fraction: float, interquartile: bool) -> SessionMetrics:
+    counts, durations, costs = zip(*rows, strict=True)
+    return session_metrics(
+        SortedValues(counts),
+        SortedValues(durations),
+        SortedValues(costs),
+        fraction=fraction,
+        interquartile=interquartile,
+    )
+
+
+async def _compare(url: str) -> int:
+    store = SqlStore.from_url(url)
+    try:
+        await upgrade_to_head(store.engines.writer)
+        org_id = await store.ensure_org(name="metrics")
+        records, values = _dataset(org_id)
+        await store.insert_requests(records)
+        compared = 0
+        for fraction in PERCENTILES.values():
+            for interquartile in (False, True):
+                for name, rows in (*values.items(), (None, values["even"] + values["odd"])):
+                    got = await store.session_metrics(
+                        org_id=org_id,
+                        query=SessionQuery(name_equals=name),
+                        fraction=fraction,
+                        interquartile=interquartile,
+                    )
+                    assert got == _expected(rows, fraction, interquartile), (name, fraction, interquartile)
+                    compared += 1
+        empty = await store.session_metrics(
+            org_id=org_id, query=SessionQuery(name_equals="none"), fraction=0.5, interquartile=False
+        )
+        assert (empty.session_count, empty.cost_usd.bins, empty.cost_usd.average) == (0, [], 0.0)
+        return compared
+    finally:
+        await store.close()
+
+
+def test_store_metrics_equal_the_in_memory_distributions(empty_database_url: str) -> None:
+    assert asyncio.run(_compare(empty_database_url)) == len(PERCENTILES) * 2 * 3
