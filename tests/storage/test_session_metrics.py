@@ -7,8 +7,6 @@ import asyncio
 import random
 import uuid
 
-import pytest
-
 from heliograph.domain.metrics import PERCENTILES, SessionMetrics, SortedValues, session_metrics
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, RequestRecord
 from heliograph.domain.sessions import SessionQuery
