@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
 from heliograph.domain.filters import FilterNode
-from heliograph.domain.metrics import SessionMetricValues
+from heliograph.domain.metrics import SessionMetrics, session_metrics
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
@@ -37,6 +37,7 @@ from heliograph.storage.base import (
 )
 from heliograph.storage.sql.dialect import insert
 from heliograph.storage.sql.engine import Engines, create_engines
+from heliograph.storage.sql.metric_values import ColumnValues
 from heliograph.storage.sql.reads import load_requests, load_sessions
 from heliograph.storage.sql.schema import (
     api_keys,
@@ -44,6 +45,7 @@ from heliograph.storage.sql.schema import (
     properties,
     requests,
     scores,
+    session_duration_ms,
     session_tags,
     sessions,
 )
@@ -57,7 +59,6 @@ from heliograph.storage.sql.writes import insert_batch, place_feedback
 
 __all__ = ["SqlStore"]
 
-NANO = 1_000_000_000
 T = TypeVar("T")
 # Errors that mean "the database cannot be reached, is locked or did not answer in time", as opposed
 # to a bad record: OperationalError and InterfaceError wrap lost connections, refused connections and
@@ -379,16 +380,28 @@ class SqlStore:
             rows = (await conn.execute(stmt)).all()
         return [SessionNameSummary(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
-    async def session_metric_values(self, *, org_id: str, query: SessionQuery) -> list[SessionMetricValues]:
-        s = sessions.c
-        stmt = sa.select(
-            s.request_count, s.last_created_at_ms - s.first_created_at_ms, s.cost_nano_usd
-        ).where(*session_conditions(org_id, query))
+    async def session_metrics(
+        self, *, org_id: str, query: SessionQuery, fraction: float, interquartile: bool
+    ) -> SessionMetrics:
+        conditions = session_conditions(org_id, query)
+
+        def work(conn: sa.Connection) -> SessionMetrics:
+            def values(value: sa.ColumnElement[int]) -> ColumnValues:
+                return ColumnValues(conn, sessions, value, conditions)
+
+            return session_metrics(
+                values(sessions.c.request_count),
+                values(session_duration_ms),
+                values(sessions.c.cost_nano_usd),
+                fraction=fraction,
+                interquartile=interquartile,
+            )
+
         async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [
-            SessionMetricValues(int(count), duration / 1000, cost / NANO) for count, duration, cost in rows
-        ]
+            if self._dialect == "postgresql":  # one snapshot for the dozen statements
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                return await conn.run_sync(work)
 
     async def feedback_by_value(
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
