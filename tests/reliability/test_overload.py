@@ -1,0 +1,132 @@
+"""Overload: a full ingest queue answers 503 at once, and a body over the limit is refused with 413
+before it has been sent whole (declared with Content-Length, or streamed chunked).
+
+bench/flood.py measures peak memory and 503s under a flood of many times the sustainable rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from ingest_support import stored_row_count
+from reliability.chaos import Load, holding_sqlite_lock
+from support import Server, Tenant, log_body, new_tenant, start_server, stop_server
+
+QUEUE_SIZE = 4
+BODY_LIMIT = 64 * 1024
+ANSWER_WAIT_S = 60  # a bound on waiting for an answer, not a timing assertion
+
+
+@pytest.fixture
+def small_server(tmp_path: Path) -> Iterator[Server]:
+    """SQLite server with a 4-record queue, one-record batches and a 64 KiB body limit."""
+    server = start_server(
+        f"sqlite:///{tmp_path / 'small.db'}",
+        tmp_path / "server.log",
+        env={
+            "HELIOGRAPH_INGEST_QUEUE_SIZE": str(QUEUE_SIZE),
+            "HELIOGRAPH_INGEST_BATCH_SIZE": "1",
+            "HELIOGRAPH_MAX_BODY_BYTES": str(BODY_LIMIT),
+        },
+    )
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def tenant(small_server: Server) -> Iterator[Tenant]:
+    tenant = new_tenant(small_server, "overload")
+    yield tenant
+    tenant.client.close()
+
+
+def test_a_full_queue_answers_503_at_once_while_queued_records_wait_and_then_commit(
+    small_server: Server, tenant: Tenant
+) -> None:
+    load = Load(run="flood", key=tenant.key)
+    waiting = 1 + QUEUE_SIZE  # one batch held by the writer on the lock, plus a full queue
+    calls = [load.plan(gateway_every=0) for _ in range(waiting + 7)]
+
+    async def run() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        async with httpx.AsyncClient(base_url=small_server.base_url, timeout=ANSWER_WAIT_S) as client:
+            with holding_sqlite_lock(small_server.database_url.split(":///", 1)[1]):
+                pending = {asyncio.create_task(call.send(client, load.key)) for call in calls}
+                answered: list[asyncio.Task[httpx.Response]] = []
+                while len(answered) < len(calls) - waiting:  # the overflow is answered under the lock
+                    done, pending = await asyncio.wait(
+                        pending, timeout=ANSWER_WAIT_S, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    assert done, "the overflow was not answered while the writer was blocked"
+                    answered += done
+            rest = await asyncio.gather(*pending)
+        return [task.result() for task in answered], list(rest)
+
+    overflow, queued = asyncio.run(run())
+    assert [r.status_code for r in overflow] == [503] * 7
+    for response in overflow:
+        assert response.headers["retry-after"] == "1"
+        assert response.json() == {"data": None, "error": "Ingestion queue is full; retry shortly"}
+    assert [r.status_code for r in queued] == [200] * waiting
+    assert stored_row_count(tenant) == waiting
+
+
+def _raw_exchange(server: Server, head: str, body_parts: Iterable[bytes]) -> bytes:
+    """Send a request head and some body parts on a raw socket, then read what the server answered.
+
+    The socket stays open and the body unfinished: an answer can only come from a server that refused
+    the body without waiting for the rest of it.
+    """
+    address = urlsplit(server.base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=ANSWER_WAIT_S) as sock:
+        sock.sendall(head.encode())
+        for part in body_parts:
+            try:
+                sock.sendall(part)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server answered and closed; read what it said
+        return sock.recv(65536)
+
+
+def _head(tenant: Tenant, framing: str) -> str:
+    return (
+        "POST /custom/v1/log HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {tenant.key}\r\n{framing}\r\n\r\n"
+    )
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(
+    small_server: Server, tenant: Tenant
+) -> None:
+    answer = _raw_exchange(
+        small_server, _head(tenant, f"Content-Length: {100 * BODY_LIMIT}"), [b"{" + b" " * 1023]
+    )
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert f"larger than {BODY_LIMIT} bytes".encode() in answer
+    assert stored_row_count(tenant) == 0
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit_without_waiting_for_its_end(
+    small_server: Server, tenant: Tenant
+) -> None:
+    chunk = b" " * 1024
+    parts = [
+        b"400\r\n" + chunk + b"\r\n" for _ in range(BODY_LIMIT // len(chunk) + 2)
+    ]  # never the last chunk
+    answer = _raw_exchange(small_server, _head(tenant, "Transfer-Encoding: chunked"), parts)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert stored_row_count(tenant) == 0
+
+
+def test_a_chunked_body_under_the_limit_is_taken(small_server: Server, tenant: Tenant) -> None:
+    body = httpx.Request("POST", "/", json=log_body()).content
+    parts = [f"{len(body):x}\r\n".encode() + body + b"\r\n", b"0\r\n\r\n"]
+    answer = _raw_exchange(small_server, _head(tenant, "Transfer-Encoding: chunked"), parts)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert stored_row_count(tenant) == 1
