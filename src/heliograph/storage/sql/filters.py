@@ -66,14 +66,23 @@ _REQUEST_COLUMNS: dict[str, Column] = {
     "response_body": requests.c.response_body,
 }
 
+
+def _unindexed(column: Column) -> Column:
+    """The column's value in a form no index serves. The (org_id, cost) and (org_id, request count)
+    indexes exist for the metrics' order statistics; offered a range on them, SQLite (which keeps no
+    range statistics) would scan the whole range and sort it, instead of walking sessions newest first
+    and stopping at a full page, as a list query should."""
+    return column + 0
+
+
 _SESSION_COLUMNS: dict[str, Column] = {
     "session_session_id": sessions.c.session_id,
     "session_session_name": sessions.c.name,
-    "session_total_cost": sessions.c.cost_nano_usd,
+    "session_total_cost": _unindexed(sessions.c.cost_nano_usd),
     "session_total_tokens": sessions.c.total_tokens,
     "session_prompt_tokens": sessions.c.prompt_tokens,
     "session_completion_tokens": sessions.c.completion_tokens,
-    "session_total_requests": sessions.c.request_count,
+    "session_total_requests": _unindexed(sessions.c.request_count),
     "session_created_at": sessions.c.first_created_at_ms,
     "session_latest_request_created_at": sessions.c.last_created_at_ms,
 }

@@ -14,7 +14,7 @@ from heliograph.domain.filters import FilterNode
 from heliograph.domain.requests import RequestSort
 from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.sql.filters import escape_like, request_filter, session_condition
-from heliograph.storage.sql.schema import properties, requests, scores, sessions
+from heliograph.storage.sql.schema import properties, requests, scores, session_duration_ms, sessions
 
 __all__ = ["request_conditions", "request_order", "session_conditions", "session_order"]
 
@@ -58,7 +58,7 @@ def session_conditions(org_id: str, query: SessionQuery) -> list[Condition]:
 _SESSION_SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "created_at": sessions.c.first_created_at_ms,
     "latest_request_created_at": sessions.c.last_created_at_ms,
-    "duration": sessions.c.last_created_at_ms - sessions.c.first_created_at_ms,
+    "duration": session_duration_ms,
     "total_requests": sessions.c.request_count,
     "total_cost": sessions.c.cost_nano_usd,
     "total_tokens": sessions.c.total_tokens,
@@ -69,6 +69,8 @@ def session_order(query: SessionQuery) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for a session list; ties fall back to newest first, then session id."""
     column = _SESSION_SORT_COLUMNS[query.sort_key]
     primary = column.desc() if query.sort_descending else column.asc()
+    if query.sort_key == "created_at":  # no repeated term: SQLite would sort what the index orders
+        return [primary, sessions.c.session_id.desc()]
     return [primary, sessions.c.first_created_at_ms.desc(), sessions.c.session_id.desc()]
 
 
