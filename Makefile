@@ -36,6 +36,7 @@ openapi: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/feedback.py
+	$(BIN)/python bench/queries.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/dashboard.py
 
