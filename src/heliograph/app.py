@@ -12,7 +12,8 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import gateway, health, ingest, metrics, requests, sessions
+from heliograph.api.routes import health, ingest, metrics, requests, sessions
+from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.domain.pricing import PriceTable
@@ -24,7 +25,7 @@ from heliograph.storage.sql.store import SqlStore
 
 __all__ = ["ROUTERS", "create_app"]
 
-ROUTERS = (health.router, metrics.router, ingest.router, sessions.router, requests.router, gateway.router)
+ROUTERS = (health.router, metrics.router, ingest.router, sessions.router, requests.router)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         summary="Self-hostable LLM observability, wire-compatible with Helicone's logging and sessions API.",
         lifespan=lifespan,
     )
+    app.add_middleware(GatewayEndpoints)  # inside the size limit; answers ahead of the router
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     install_openapi(app)

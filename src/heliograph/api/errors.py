@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from heliograph.api.schemas import Envelope
 from heliograph.errors import HeliographError, Unavailable
 
-__all__ = ["ERROR_RESPONSES", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
@@ -36,13 +36,18 @@ def _envelope(status: int, message: str, headers: dict[str, str] | None = None) 
     return JSONResponse({"data": None, "error": message}, status_code=status, headers=headers)
 
 
+def error_response(exc: HeliographError) -> JSONResponse:
+    """The envelope for a domain error, with `Retry-After` when retrying can help."""
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, Unavailable) else None
+    return _envelope(exc.status_code, exc.message, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers; every failure answers `{"data": null, "error": "<message>"}`."""
 
     @app.exception_handler(HeliographError)
     async def _domain_error(_request: Request, exc: HeliographError) -> JSONResponse:
-        headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, Unavailable) else None
-        return _envelope(exc.status_code, exc.message, headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

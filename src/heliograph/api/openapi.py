@@ -1,4 +1,5 @@
-"""The OpenAPI document: FastAPI's, plus the async-log body that the ingest routes parse by hand."""
+"""The OpenAPI document: FastAPI's, plus the async-log body that the ingest routes parse by hand and the
+gateway's endpoints, which are served ahead of the router."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from heliograph.api.routes.gateway import OPENAPI_PATHS as GATEWAY_PATHS
 from heliograph.api.schemas import AsyncLogCreate
 
 __all__ = ["ASYNC_LOG_BODY", "install_openapi"]
@@ -19,11 +21,12 @@ ASYNC_LOG_BODY: dict[str, Any] = {
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve an OpenAPI document that also describes the async-log request body."""
+    """Serve an OpenAPI document that also describes the async-log request body and the gateway."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            schema["paths"].update(GATEWAY_PATHS)
             body = AsyncLogCreate.model_json_schema(ref_template=_REF, by_alias=True)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(body.pop("$defs", {}))

@@ -1,7 +1,8 @@
 """Forwarding one call upstream, relaying the answer as it arrives, and logging it afterwards.
 
-The answer streams through untouched (bar the usage chunk the gateway asked for itself); the log
-record is built from the relayed bytes once the last one is sent, and written through the same
+The gateway speaks ASGI directly: the answer's bytes go from the upstream connection to the caller's
+with no response object in between, untouched bar the usage chunk the gateway asked for itself. The
+log record is built from the relayed bytes once the last one is sent, and written through the same
 durable pipeline as the async-log endpoints. A logging fault is counted and logged, never raised.
 """
 
@@ -12,14 +13,13 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.types import Message, Receive, Scope, Send
+from yarl import URL
 
 from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
 from heliograph.domain.pricing import PriceTable
@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 CANCELLED_STATUS = -3  # Helicone's status for a stream the caller abandoned
 # The server adds its own Date; relaying the upstream's too would send the header twice.
-RESPONSE_SKIPPED = HOP_BY_HOP | {"date"}
+_RESPONSE_SKIPPED = frozenset(name.encode() for name in HOP_BY_HOP | {"date"})
 BAD_GATEWAY, GATEWAY_TIMEOUT = 502, 504
+_JSON_HEADER = (b"content-type", b"application/json")
 
 
 @dataclass(slots=True)
@@ -77,7 +78,7 @@ class Gateway:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         upstreams: Upstreams,
         pipeline: IngestPipeline,
         prices: PriceTable,
@@ -94,15 +95,26 @@ class Gateway:
     async def close(self) -> None:
         """Finish writing pending log records, then close the upstream client."""
         await asyncio.gather(*self._log_tasks, return_exceptions=True)
-        await self.client.aclose()
+        await self.client.close()
 
-    async def forward(self, request: Request, route: Route, *, org_id: str) -> Response:
-        """Send the caller's request to `route` and relay the answer; 502/504 when the upstream fails."""
-        helicone = read_helicone_headers(
-            request.headers.items()
-        )  # 400 on bad headers, before any upstream call
-        helicone = dataclasses.replace(helicone, request_id=helicone.request_id or str(uuid.uuid4()))
-        body = await request.body()
+    async def forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        route: Route,
+        org_id: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> None:
+        """Send the caller's request to `route` and relay the answer; 502/504 when the upstream fails.
+
+        Raises InvalidInput for bad `Helicone-*` headers, before anything is sent either way.
+        """
+        helicone = read_helicone_headers(headers)
+        if helicone.request_id is None:
+            helicone = dataclasses.replace(helicone, request_id=str(uuid.uuid4()))
         request_json = _json_or_none(body)  # logged as the caller sent it
         injected = _needs_usage(route, request_json)
         if injected:
@@ -117,59 +129,83 @@ class Gateway:
             stream=isinstance(request_json, dict) and request_json.get("stream") is True,
         )
         self.stats.calls += 1
-        upstream_request = self.client.build_request(
-            request.method, route.url, headers=forwardable_headers(request.headers.items()), content=body
-        )
         try:
-            upstream = await self.client.send(upstream_request, stream=True)
-        except httpx.TimeoutException:
-            return self._failed(exchange, GATEWAY_TIMEOUT, "The upstream did not answer in time")
-        except httpx.HTTPError as exc:
-            return self._failed(
-                exchange, BAD_GATEWAY, f"The upstream could not be reached ({type(exc).__name__})"
+            upstream = await self.client.request(
+                scope["method"],
+                URL(route.url, encoded=True),  # the caller's path and query, byte for byte
+                headers=forwardable_headers(headers),
+                data=body or None,
+                allow_redirects=False,
             )
+        except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
+            await self._failed(send, exchange, GATEWAY_TIMEOUT, "The upstream did not answer in time")
+            return
+        except aiohttp.ClientError as exc:
+            reason = "ConnectError" if isinstance(exc, aiohttp.ClientConnectorError) else type(exc).__name__
+            await self._failed(send, exchange, BAD_GATEWAY, f"The upstream could not be reached ({reason})")
+            return
+        await self._relay(upstream, exchange, receive, send, injected=injected)
+
+    async def _relay(
+        self,
+        upstream: aiohttp.ClientResponse,
+        exchange: _Exchange,
+        receive: Receive,
+        send: Send,
+        *,
+        injected: bool,
+    ) -> None:
         exchange.stream = exchange.stream or upstream.headers.get("content-type", "").startswith(
             "text/event-stream"
         )
-        response = StreamingResponse(
-            self._relay(upstream, exchange, injected), status_code=upstream.status_code
-        )
-        response.raw_headers = [
-            (name, value)
-            for name, value in upstream.headers.raw
-            if name.lower().decode() not in RESPONSE_SKIPPED
-            or (name.lower() == b"content-length" and not injected)
-        ] + [(b"helicone-id", str(helicone.request_id).encode())]
-        return response
-
-    async def _relay(
-        self, upstream: httpx.Response, exchange: _Exchange, injected: bool
-    ) -> AsyncIterator[bytes]:
+        status = upstream.status
         usage_filter = UsageChunkFilter() if injected else None
-        status = upstream.status_code
+        # A caller that hangs up is noticed at once, not at the upstream's next chunk: closing the
+        # upstream answer ends the pending read (and stops the upstream generating for nobody).
+        caller = _CallerWatch(receive, upstream)
         try:
-            async for chunk in upstream.aiter_raw():
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (name, value)
+                        for name, value in upstream.raw_headers
+                        if (lowered := name.lower()) not in _RESPONSE_SKIPPED
+                        or (lowered == b"content-length" and not injected)
+                    ]
+                    + [(b"helicone-id", str(exchange.helicone.request_id).encode())],
+                }
+            )
+            content = upstream.content
+            while chunk := await content.readany():
                 if exchange.first_chunk_at is None:
                     exchange.first_chunk_at = time.perf_counter()
                 self._capture(exchange, chunk)
                 out = usage_filter.feed(chunk) if usage_filter else chunk
                 if out:
-                    yield out
-            if usage_filter and (tail := usage_filter.flush()):
-                yield tail
-        except httpx.TimeoutException:
-            status = GATEWAY_TIMEOUT
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            if caller.left:
+                status = CANCELLED_STATUS
+                return
+            tail = usage_filter.flush() if usage_filter else b""
+            caller.finishing = True
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            if caller.left:
+                status = CANCELLED_STATUS
+                return
+            status = GATEWAY_TIMEOUT if isinstance(exc, TimeoutError) else BAD_GATEWAY
             self.stats.upstream_errors += 1
-            raise  # the caller's connection is cut, so it knows the answer is incomplete
-        except httpx.HTTPError:
-            status = BAD_GATEWAY
-            self.stats.upstream_errors += 1
-            raise
-        except (asyncio.CancelledError, GeneratorExit):
+            # Returning without the last body message makes the server cut the caller's connection,
+            # so the caller knows the answer is incomplete.
+            log.warning("gateway: the upstream answer broke off (%s)", type(exc).__name__)
+        except asyncio.CancelledError:
             status = CANCELLED_STATUS
             raise
         finally:
-            await upstream.aclose()
+            caller.stop()
+            upstream.release()  # back to the pool when read to the end, else closed
             self._log(exchange, status=status, body=b"".join(exchange.captured))
 
     def _capture(self, exchange: _Exchange, chunk: bytes) -> None:
@@ -177,14 +213,22 @@ class Gateway:
             exchange.captured.append(chunk)
             exchange.captured_bytes += len(chunk)
 
-    def _failed(self, exchange: _Exchange, status: int, message: str) -> Response:
+    async def _failed(self, send: Send, exchange: _Exchange, status: int, message: str) -> None:
         self.stats.upstream_errors += 1
-        self._log(exchange, status=status, body=orjson.dumps({"error": message}))
-        return JSONResponse(
-            {"data": None, "error": message},
-            status_code=status,
-            headers={"helicone-id": str(exchange.helicone.request_id)},
+        body = orjson.dumps({"data": None, "error": message})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    _JSON_HEADER,
+                    (b"content-length", str(len(body)).encode()),
+                    (b"helicone-id", str(exchange.helicone.request_id).encode()),
+                ],
+            }
         )
+        await send({"type": "http.response.body", "body": body})
+        self._log(exchange, status=status, body=orjson.dumps({"error": message}))
 
     def _log(self, exchange: _Exchange, *, status: int, body: bytes) -> None:
         """Write the record in the background, once the answer is on its way."""
@@ -217,6 +261,29 @@ class Gateway:
             log.warning("gateway could not log a call: %s", type(exc).__name__)
             return
         self.stats.logged += 1
+
+
+class _CallerWatch:
+    """Waits for the caller's disconnect while the answer is relayed; closes the upstream answer if so."""
+
+    __slots__ = ("_task", "_upstream", "finishing", "left")
+
+    def __init__(self, receive: Receive, upstream: aiohttp.ClientResponse) -> None:
+        self.left = False
+        self.finishing = False  # the last message is going out: the server may now report a disconnect
+        self._upstream = upstream
+        self._task: asyncio.Task[Message] = asyncio.ensure_future(receive())
+        self._task.add_done_callback(self._on_message)
+
+    def _on_message(self, task: asyncio.Task[Message]) -> None:
+        if task.cancelled() or self.finishing or task.exception() is not None:
+            return
+        if task.result()["type"] == "http.disconnect":
+            self.left = True
+            self._upstream.close()
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 def _json_or_none(body: bytes) -> Any:

@@ -1,0 +1,24 @@
+"""What the endpoints served as plain ASGI, ahead of FastAPI's router, share: the headers and the body."""
+
+from __future__ import annotations
+
+from starlette.types import Receive, Scope
+
+__all__ = ["decoded_headers", "read_body"]
+
+
+def decoded_headers(scope: Scope) -> list[tuple[str, str]]:
+    """The request's headers as text pairs, names lowercase (as ASGI servers give them), in order."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client went away before sending all of it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
