@@ -12,8 +12,9 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import health, ingest, metrics, requests, sessions
+from heliograph.api.routes import health, metrics, requests, sessions
 from heliograph.api.routes.gateway import GatewayEndpoints
+from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.domain.pricing import PriceTable
@@ -25,7 +26,7 @@ from heliograph.storage.sql.store import SqlStore
 
 __all__ = ["ROUTERS", "create_app"]
 
-ROUTERS = (health.router, metrics.router, ingest.router, sessions.router, requests.router)
+ROUTERS = (health.router, metrics.router, sessions.router, requests.router)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,10 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         summary="Self-hostable LLM observability, wire-compatible with Helicone's logging and sessions API.",
         lifespan=lifespan,
     )
-    app.add_middleware(GatewayEndpoints)  # inside the size limit; answers ahead of the router
+    # Added last is outermost: the size limit guards the async-log and gateway endpoints, which answer
+    # ahead of the router (see api.routes.ingest and api.routes.gateway).
+    app.add_middleware(GatewayEndpoints)
+    app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     install_openapi(app)

@@ -10,6 +10,7 @@ import httpx
 from fastapi.routing import APIRoute
 
 from heliograph.api.routes.gateway import OPENAPI_PATHS as GATEWAY_PATHS
+from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
 from heliograph.app import ROUTERS, create_app
 from heliograph.config import Settings
 from support import Server
@@ -25,7 +26,12 @@ def test_every_route_is_documented_with_a_summary_and_error_answers(server: Serv
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods
-    } | {(path, method) for path, item in GATEWAY_PATHS.items() for method in item}
+    } | {
+        (path, method)
+        for paths in (INGEST_PATHS, GATEWAY_PATHS)
+        for path, item in paths.items()
+        for method in item
+    }
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert routes == documented
     for path, method in routes - {("/healthz", "get"), ("/metrics", "get")}:  # the two that need no key

@@ -1,5 +1,6 @@
-"""The OpenAPI document: FastAPI's, plus the async-log body that the ingest routes parse by hand and the
-gateway's endpoints, which are served ahead of the router."""
+"""The OpenAPI document: FastAPI's, plus the endpoints served ahead of the router (async log,
+gateway) and the async-log body.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +10,21 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from heliograph.api.routes.gateway import OPENAPI_PATHS as GATEWAY_PATHS
+from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
 from heliograph.api.schemas import AsyncLogCreate
 
-__all__ = ["ASYNC_LOG_BODY", "install_openapi"]
+__all__ = ["install_openapi"]
 
 _REF = "#/components/schemas/{model}"
-ASYNC_LOG_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {"application/json": {"schema": {"$ref": _REF.format(model="AsyncLogCreate")}}},
-}
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve an OpenAPI document that also describes the async-log request body and the gateway."""
+    """Serve an OpenAPI document that also describes the endpoints served ahead of the router."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-            schema["paths"].update(GATEWAY_PATHS)
+            schema["paths"] = {**INGEST_PATHS, **schema["paths"], **GATEWAY_PATHS}
             body = AsyncLogCreate.model_json_schema(ref_template=_REF, by_alias=True)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(body.pop("$defs", {}))

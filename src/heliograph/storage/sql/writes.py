@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,10 +34,7 @@ def insert_batch(conn: sa.Connection, dialect: Dialect, records: Sequence[Reques
     unique: dict[tuple[str, str], RequestRecord] = {}
     for record in records:
         unique.setdefault((record.org_id, record.request_id), record)
-    stmt = (
-        insert(dialect, requests).on_conflict_do_nothing().returning(requests.c.org_id, requests.c.request_id)
-    )
-    result = conn.execute(stmt, [_request_row(r) for r in unique.values()])
+    result = conn.execute(_insert_requests(dialect), [_request_row(r) for r in unique.values()])
     inserted = {(row.org_id, row.request_id) for row in result}
     fresh = [record for key, record in unique.items() if key in inserted]
     if not fresh:
@@ -55,7 +53,7 @@ def insert_batch(conn: sa.Connection, dialect: Dialect, records: Sequence[Reques
         if r.user_id
     ]
     if user_rows:
-        conn.execute(insert(dialect, session_users).on_conflict_do_nothing(), user_rows)
+        conn.execute(_insert_session_users(dialect), user_rows)
     if in_sessions:
         _update_rollups(conn, dialect, in_sessions)
 
@@ -92,6 +90,36 @@ def _update_rollups(conn: sa.Connection, dialect: Dialect, records: Sequence[Req
         _rollup_row(org_id, session_id, grouped[(org_id, session_id)])
         for org_id, session_id in sorted(grouped)
     ]
+    batch_ids = {r.request_id for r in records}
+    for row in conn.execute(_upsert_rollups(dialect), rows).all():
+        if row.feedback is not None and row.first_request_id in batch_ids:
+            place_feedback(
+                conn,
+                org_id=row.org_id,
+                session_id=row.session_id,
+                first_request_id=row.first_request_id,
+                rating=bool(row.feedback),
+            )
+
+
+# The statements are built once per dialect: building them anew for every batch cost more than running them.
+
+
+@cache
+def _insert_requests(dialect: Dialect) -> Any:
+    return (
+        insert(dialect, requests).on_conflict_do_nothing().returning(requests.c.org_id, requests.c.request_id)
+    )
+
+
+@cache
+def _insert_session_users(dialect: Dialect) -> Any:
+    return insert(dialect, session_users).on_conflict_do_nothing()
+
+
+@cache
+def _upsert_rollups(dialect: Dialect) -> Any:
+    """Add a batch's rollup rows to the sessions': sums add up, first/last/name follow the times."""
     stmt = insert(dialect, sessions)
     old, new = sessions.c, stmt.excluded
     new_is_first = sa.or_(
@@ -101,7 +129,7 @@ def _update_rollups(conn: sa.Connection, dialect: Dialect, records: Sequence[Req
         ),
     )
     newer_name = sa.and_(new.name != "", new.name_at_ms >= old.name_at_ms)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[sessions.c.org_id, sessions.c.session_id],
         set_={
             "first_request_id": sa.case((new_is_first, new.first_request_id), else_=old.first_request_id),
@@ -112,16 +140,6 @@ def _update_rollups(conn: sa.Connection, dialect: Dialect, records: Sequence[Req
             **{column: getattr(old, column) + getattr(new, column) for column in _SUMMED},
         },
     ).returning(sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback)
-    batch_ids = {r.request_id for r in records}
-    for row in conn.execute(stmt, rows).all():
-        if row.feedback is not None and row.first_request_id in batch_ids:
-            place_feedback(
-                conn,
-                org_id=row.org_id,
-                session_id=row.session_id,
-                first_request_id=row.first_request_id,
-                rating=bool(row.feedback),
-            )
 
 
 def _request_row(r: RequestRecord) -> dict[str, Any]:
