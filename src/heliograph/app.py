@@ -24,7 +24,7 @@ from heliograph.ingest.pipeline import IngestPipeline
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.store import SqlStore
 
-__all__ = ["ROUTERS", "create_app"]
+__all__ = ["ROUTERS", "create_app", "create_worker_app"]
 
 ROUTERS = (health.router, metrics.router, sessions.router, requests.router)
 
@@ -85,3 +85,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         app.include_router(router)
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one `serve --workers N` process: settings from the environment, schema already migrated."""
+    return create_app(Settings(), migrate=False)

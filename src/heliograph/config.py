@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger bodies get 413."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes; each takes connections and commits its own batches (`/metrics` "
+        "counts per process).",
+    )
     ingest_queue_size: int = Field(
         10_000, ge=1, description="Records waiting for commit before ingestion answers 503."
     )
@@ -53,6 +60,15 @@ class Settings(BaseSettings):
         "`secret-key` next to the SQLite database (mode 0600), or in memory for PostgreSQL (a restart then "
         "signs everyone out).",
     )
+
+    def environment(self, **overrides: str) -> dict[str, str]:
+        """These settings as `HELIOGRAPH_*` variables (secrets in clear), for a process that reads them."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values["secret_key"] = None if self.secret_key is None else self.secret_key.get_secret_value()
+        values.update(overrides)
+        return {
+            f"HELIOGRAPH_{name.upper()}": str(value) for name, value in values.items() if value is not None
+        }
 
     @field_validator("database_url")
     @classmethod

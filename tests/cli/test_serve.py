@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from support import query_body, start_server, stop_server
+from dashboard.dashboard_support import signed_in
+from ingest_support import stored_row_count
+from support import new_tenant, query_body, session_headers, start_server, stop_server
 
 
 def test_serve_keeps_a_ready_key_that_survives_a_restart(tmp_path: Path) -> None:
@@ -28,3 +31,25 @@ def test_serve_keeps_a_ready_key_that_survives_a_restart(tmp_path: Path) -> None
             stop_server(server)
     assert keys[0] == keys[1]
     assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+def test_serve_with_two_workers_stores_every_call_and_shares_sign_ins(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    server = start_server(empty_database_url, tmp_path / "server.log", "--workers", "2")
+    tenant = new_tenant(server, "acme")
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            ids = list(pool.map(lambda i: tenant.log(headers=session_headers(f"s-{i % 4}")), range(200)))
+        assert len(set(ids)) == 200
+        assert stored_row_count(tenant) == 200
+        # Connections spread over both processes; a cookie signed by one must be valid on the other.
+        with signed_in(tenant) as browser:
+            for _ in range(20):
+                assert browser.get("/dashboard/sessions", headers={"Connection": "close"}).status_code == 200
+        pids = {line for line in server.log_path.read_text().splitlines() if "Started server process" in line}
+        assert len(pids) == 2
+    finally:
+        tenant.client.close()
+        stop_server(server)
+    assert server.process.returncode == 0

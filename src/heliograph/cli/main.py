@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -14,6 +15,7 @@ import uvicorn
 from heliograph.app import create_app
 from heliograph.cli import demo, keys
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
+from heliograph.dashboard import dashboard_secret
 from heliograph.domain.keys import hash_api_key
 
 # How long a SIGTERM waits for requests in flight (a long gateway stream is cut after it), below the
@@ -59,6 +61,9 @@ def serve(
         str | None,
         typer.Option(help="Gateway upstream for /anthropic/v1/* [env HELIOGRAPH_ANTHROPIC_BASE_URL]"),
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes [env HELIOGRAPH_WORKERS, default 1]")
+    ] = None,
     load_demo: Annotated[
         bool,
         typer.Option(
@@ -74,6 +79,7 @@ def serve(
         database_url=database_url,
         openai_base_url=openai_base_url,
         anthropic_base_url=anthropic_base_url,
+        workers=workers,
     )
     if load_demo and ready_key is None:
         err.print("[red]--demo needs --ready-key[/red] (the sample goes to the ready key's organization)")
@@ -92,8 +98,14 @@ def serve(
     # to SHUTDOWN_GRACE_S), then running the lifespan shutdown, which writes every queued record; it
     # then re-raises the signal, which this handler turns into exit status 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    if settings.workers > 1:
+        # Each worker process builds its app from the environment: hand it these settings, with the
+        # dashboard secret fixed here so that a cookie one worker signed is valid on every worker.
+        os.environ.update(settings.environment(secret_key=dashboard_secret(settings)))
     uvicorn.run(
-        create_app(settings, migrate=False),
+        create_app(settings, migrate=False) if settings.workers == 1 else "heliograph.app:create_worker_app",
+        factory=settings.workers > 1,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -42,10 +42,11 @@ class _Price:
 class PriceTable:
     """Model prices, looked up by model name with the provider as a hint."""
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_found", "_rows")
 
     def __init__(self, rows: Sequence[_Price]) -> None:
         self._rows = tuple(rows)
+        self._found: dict[tuple[str, str], _Price | None] = {}
 
     @classmethod
     def load_default(cls) -> PriceTable:
@@ -88,9 +89,18 @@ class PriceTable:
         return Cost(nano_usd=int(nano), known=True)
 
     def _find(self, provider: str, model: str) -> _Price | None:
-        """Best row for ``model``: same-provider rows first, then all rows."""
+        """Best row for ``model``: same-provider rows first, then all rows (remembered per model)."""
+        key = (provider, model)
+        if key in self._found:
+            return self._found[key]
         same_provider = [row for row in self._rows if row.provider == provider]
-        return _best_match(same_provider, model) or _best_match(self._rows, model)
+        found = _best_match(same_provider, model) or _best_match(self._rows, model)
+        if len(self._found) < _MAX_REMEMBERED:  # model names are client input: bound what is kept
+            self._found[key] = found
+        return found
+
+
+_MAX_REMEMBERED = 4096
 
 
 def _best_match(rows: Sequence[_Price], model: str) -> _Price | None:
