@@ -172,7 +172,8 @@ def create_api_key(database_url: str, org: str) -> str:
 
 
 class PeakRss:
-    """Polls a process's resident set size in a background thread and keeps the peak."""
+    """Polls the resident set size of a process and its children (workers) in a background thread and
+    keeps the peak of their sum."""
 
     def __init__(self, pid: int, *, interval: float = 0.05, max_seconds: float = 3600.0) -> None:
         self._process = psutil.Process(pid)
@@ -194,12 +195,23 @@ class PeakRss:
 
     def sample(self) -> None:
         with contextlib.suppress(psutil.Error):  # the process has gone: keep what was seen
-            self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+            rss = sum(process.memory_info().rss for process in process_tree(self._process))
+            self.peak_bytes = max(self.peak_bytes, rss)
 
     def _run(self) -> None:
         deadline = time.monotonic() + self._max_seconds
         while not self._stop.wait(self._interval) and time.monotonic() < deadline:
             self.sample()
+
+
+def process_tree(process: psutil.Process) -> list[psutil.Process]:
+    """The process and all its descendants (a server's worker processes)."""
+    return [process, *process.children(recursive=True)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time used so far by a process and its descendants."""
+    return sum(sum(process.cpu_times()[:2]) for process in process_tree(psutil.Process(pid)))
 
 
 def percentile(samples: Sequence[float], p: float) -> float:

@@ -7,6 +7,7 @@ Run: `.venv/bin/python bench/bare_app.py --port 8600`.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -31,10 +32,18 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-level", default="info", help="as `heliograph serve` (HELIOGRAPH_LOG_LEVEL)")
+    parser.add_argument("--workers", type=int, default=1, help="as `heliograph serve --workers`")
     args = parser.parse_args()
-    # The options `heliograph serve` passes to uvicorn.run, nothing more.
+    # The options `heliograph serve` passes to uvicorn.run, nothing more; worker processes import the app.
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, server_header=False
+        app if args.workers == 1 else "bare_app:app",
+        app_dir=str(Path(__file__).parent),
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        server_header=False,
     )
 
 

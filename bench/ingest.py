@@ -3,7 +3,8 @@
 Both servers get the same load from wrk: 32 keep-alive connections, 2 threads, each request one
 captured async-log body (helicone-helpers' manual logger, bench/data/) with session, path, user and
 property headers, after a short warm-up. Printed: requests/s, p50/p99 latency, non-2xx answers, the
-server's peak RSS, and the heliograph/baseline ratios.
+server's peak RSS, its CPU time per answered request, and the heliograph/baseline ratios.
+With --workers N both servers run N processes.
 
 Then the durability check: the rows in `requests` (for the measured run's organization) must equal
 the 2xx answers wrk counted. For that count to be exact, ingest.lua stops sending at the deadline and
@@ -33,6 +34,7 @@ from _harness import (
     PeakRss,
     Server,
     console,
+    cpu_seconds,
     create_api_key,
     fail,
     heliograph_argv,
@@ -84,10 +86,12 @@ class WrkResult:
 
 @dataclass(frozen=True)
 class Measured:
-    """One server's measured wrk run and its peak RSS over warm-up and run."""
+    """One server's measured wrk run, its peak RSS over warm-up and run, and its CPU seconds per answer
+    in the measured run (user + system, all its processes): the figure least moved by other load."""
 
     result: WrkResult
     peak_rss: int
+    cpu_per_request: float
 
 
 def parse_args() -> argparse.Namespace:
@@ -98,6 +102,9 @@ def parse_args() -> argparse.Namespace:
         "--drain", type=int, default=3, help="seconds wrk waits for in-flight answers (default 3)"
     )
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes, for both servers (default 1)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sessions", type=int, default=1000, help="session ids rotated over (default 1000)")
     parser.add_argument("--body", type=Path, default=BODY_PATH, help="async-log body to POST")
@@ -126,13 +133,22 @@ def load(server: Server, warmup_key: str, key: str, args: argparse.Namespace) ->
     console.print(f"{server.name}: warm-up {args.warmup}s, then {args.duration}s measured")
     with PeakRss(server.pid) as rss:
         run_wrk(server, warmup_key, args.warmup, "warmup", args)
+        cpu_before = cpu_seconds(server.pid)
         result = run_wrk(server, key, args.duration, "measured", args)
-    return Measured(result, rss.peak_bytes)
+        cpu = cpu_seconds(server.pid) - cpu_before
+    return Measured(result, rss.peak_bytes, cpu / max(result.answered, 1))
 
 
 def bench_baseline(args: argparse.Namespace, workdir: Path) -> Measured:
     def argv(port: int) -> list[str]:
-        return [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+        return [
+            sys.executable,
+            str(BENCH_DIR / "bare_app.py"),
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ]
 
     with running_server("baseline", argv, workdir) as server:
         return load(server, "unused", "unused", args)
@@ -144,7 +160,11 @@ def bench_heliograph(args: argparse.Namespace, workdir: Path) -> tuple[Measured,
     url = f"sqlite:///{db_path}"
     warmup_key = create_api_key(url, "bench-ingest-warmup")  # warm-up rows go to another organization
     key = create_api_key(url, "bench-ingest")
-    with running_server("heliograph", lambda port: heliograph_argv(port, url), workdir) as server:
+
+    def argv(port: int) -> list[str]:
+        return [*heliograph_argv(port, url), "--workers", str(args.workers)]
+
+    with running_server("heliograph", argv, workdir) as server:
         measured = load(server, warmup_key, key, args)
         return measured, settled_row_count(server, db_path, key)
 
@@ -176,13 +196,20 @@ def settled_row_count(server: Server, db_path: Path, key: str) -> int:
 def report(baseline: Measured, heliograph: Measured, args: argparse.Namespace) -> None:
     b, h = baseline.result, heliograph.result
     print_table(
-        f"Ingestion on SQLite: {args.connections} connections, {args.threads} wrk threads, "
+        f"Ingestion on SQLite: {args.workers} server process(es), {args.connections} connections, "
+        f"{args.threads} wrk threads, "
         f"{args.duration}s after {args.warmup}s warm-up",
         ("", "baseline", "heliograph", "heliograph/baseline"),
         [
             ("requests/s", f"{b.rps:,.0f}", f"{h.rps:,.0f}", ratio(h.rps, b.rps)),
             ("p50 latency", _ms(b.p50_us), _ms(h.p50_us), ratio(h.p50_us, b.p50_us)),
             ("p99 latency", _ms(b.p99_us), _ms(h.p99_us), ratio(h.p99_us, b.p99_us)),
+            (
+                "server CPU per request",
+                _us(baseline.cpu_per_request),
+                _us(heliograph.cpu_per_request),
+                ratio(heliograph.cpu_per_request, baseline.cpu_per_request),
+            ),
             ("answered", f"{b.answered:,}", f"{h.answered:,}", ""),
             ("non-2xx", f"{b.non2xx:,}", f"{h.non2xx:,}", ""),
             ("socket errors", f"{b.socket_errors:,}", f"{h.socket_errors:,}", ""),
@@ -194,6 +221,10 @@ def report(baseline: Measured, heliograph: Measured, args: argparse.Namespace) -
             ),
         ],
     )
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} us"
 
 
 def _ms(microseconds: float) -> str:
