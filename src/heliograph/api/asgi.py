@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from starlette.types import Receive, Scope
 
-__all__ = ["decoded_headers", "read_body"]
+__all__ = ["decoded_headers", "header", "read_body"]
 
 
 def decoded_headers(scope: Scope) -> list[tuple[str, str]]:
     """The request's headers as text pairs, names lowercase (as ASGI servers give them), in order."""
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+
+
+def header(headers: list[tuple[str, str]], name: str) -> str | None:
+    """The first value of header `name` (lowercase), or None."""
+    return next((value for key, value in headers if key == name), None)
 
 
 async def read_body(receive: Receive) -> bytes | None:

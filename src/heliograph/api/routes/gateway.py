@@ -15,7 +15,7 @@ from urllib.parse import quote
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from heliograph.api.asgi import decoded_headers, read_body
+from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response
 from heliograph.errors import HeliographError
@@ -43,7 +43,7 @@ def _anthropic(upstreams: Upstreams, _headers: list[tuple[str, str]], path: str,
 
 
 def _target(upstreams: Upstreams, headers: list[tuple[str, str]], path: str, query: str) -> Route:
-    return upstreams.target(_header(headers, "helicone-target-url"), path, query)
+    return upstreams.target(header(headers, "helicone-target-url"), path, query)
 
 
 _ROUTERS: tuple[tuple[str, _Router], ...] = (
@@ -84,7 +84,7 @@ class GatewayEndpoints:
         headers = decoded_headers(scope)
         # The caller's Authorization header belongs to the upstream; Heliograph's key travels apart.
         org_id = await org_for_bearer(
-            state.store, _header(headers, "helicone-auth"), header_name="Helicone-Auth"
+            state.store, header(headers, "helicone-auth"), header_name="Helicone-Auth"
         )
         gateway: Gateway = state.gateway
         route = router(
@@ -94,10 +94,6 @@ class GatewayEndpoints:
         if body is None:  # the caller went away before sending its body: nothing to forward or log
             return
         await gateway.forward(scope, receive, send, route=route, org_id=org_id, headers=headers, body=body)
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key == name), None)
 
 
 def _rest_of_path(scope: Scope, prefix: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response
 from heliograph.errors import HeliographError
@@ -45,9 +46,9 @@ class AsyncLogEndpoints:
 
     async def _log(self, scope: Scope, receive: Receive, send: Send, provider: str) -> None:
         state = scope["app"].state
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
-        org_id = await org_for_bearer(state.store, _header(headers, "authorization"))
-        body = await _read_body(receive)
+        headers = decoded_headers(scope)
+        org_id = await org_for_bearer(state.store, header(headers, "authorization"))
+        body = await read_body(receive)
         if body is None:  # the client went away before sending its body: nothing to store or answer
             return
         record = parse_async_log(
@@ -67,21 +68,6 @@ class AsyncLogEndpoints:
             }
         )
         await send({"type": "http.response.body", "body": b"ok"})
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key == name), None)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _operation(prefix: str, provider: str) -> dict[str, Any]:
