@@ -94,15 +94,23 @@ def _combine(node: FilterNode, leaf_condition: Callable[[Leaf], Condition]) -> C
         return None
     if isinstance(node, Leaf):
         return leaf_condition(node)
-    parts = [
-        c
-        for c in (_combine(node.left, leaf_condition), _combine(node.right, leaf_condition))
-        if c is not None
-    ]
+    children: list[FilterNode] = [node.left, node.right]
+    if node.operator == "and":  # SQLite tests AND terms in order: the rollup's columns before probes
+        children.sort(key=_probes)
+    parts = [c for c in (_combine(child, leaf_condition) for child in children) if c is not None]
     if len(parts) < 2:
         # "all" on one side: and-ing with it changes nothing, or-ing with it matches everything.
         return parts[0] if parts and node.operator == "and" else None
     return sa.and_(*parts) if node.operator == "and" else sa.or_(*parts)
+
+
+def _probes(node: FilterNode) -> bool:
+    """Whether the tree tests another table (a request, property, score or tag), costlier than a column."""
+    if node is None:
+        return False
+    if isinstance(node, Leaf):
+        return node.field.table == REQUEST_TABLE or node.field.name == "session_tag"
+    return _probes(node.left) or _probes(node.right)
 
 
 def session_condition(node: FilterNode) -> Condition | None:
