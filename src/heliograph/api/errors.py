@@ -9,8 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
-from heliograph.api.schemas import Envelope
 from heliograph.errors import HeliographError, Unavailable
 
 __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
@@ -19,8 +19,13 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
 
 # What every JSON endpoint may answer besides success, for the OpenAPI document.
+# The content is spelled out (not `model`) so that routes answering text on success, like the async
+# log, still document their errors as JSON.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Envelope[None], "description": description}
+    status: {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
+    }
     for status, description in (
         (400, "A value is malformed; the message names it"),
         (401, "Missing, unknown or revoked API key"),
@@ -58,5 +63,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return _envelope(422, "Validation failed: " + "; ".join(problems))
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return _envelope(exc.status_code, str(exc.detail))
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return _envelope(exc.status_code, str(exc.detail), headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110 wants all of them in a 405's `Allow`).
+
+    Starlette's own 405 names only the first route that matched the path, though several routes may
+    share it (POST and DELETE of a session's feedback).
+    """
+    path = request.scope["path"]
+    methods = {
+        method
+        for route in request.app.routes
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path)
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))

@@ -7,11 +7,15 @@ nano-USD as USD floats) happens here, at the edge.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from fastapi import Path
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
+from pydantic.config import JsonDict
 
+from heliograph.domain.requests import SORT_KEYS
+from heliograph.domain.scores import MAX_SCORE, MAX_SCORES
 from heliograph.domain.sessions import PathNode
 from heliograph.storage.base import SessionSummary, StoredRequest
 
@@ -19,6 +23,7 @@ __all__ = [
     "AsyncLogCreate",
     "AveragePublic",
     "Envelope",
+    "ErrorPublic",
     "FeedbackBreakdownCreate",
     "FeedbackBreakdownPublic",
     "FeedbackCreate",
@@ -26,11 +31,13 @@ __all__ = [
     "MetricAveragesPublic",
     "PathNodePublic",
     "PropertyUpdate",
+    "RequestIdPath",
     "RequestPublic",
     "RequestQueryCreate",
     "ScoresCreate",
     "SessionCountPublic",
     "SessionDetailPublic",
+    "SessionIdPath",
     "SessionMetricsPublic",
     "SessionNamePublic",
     "SessionNameQueryCreate",
@@ -43,6 +50,37 @@ __all__ = [
 T = TypeVar("T")
 NANO = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FILTER_REF = "#/components/schemas/FilterNode"
+_FILTER_DOC = 'Filter tree (spec section 5); "all" or {} for none'
+_SAFE = 2**53  # numbers in an async-log body stay within JavaScript's exact integers
+_NOT_NULL: JsonDict = {"not": {"type": "null"}}
+_FILTER_TREE: JsonDict = {"allOf": [{"$ref": FILTER_REF}]}  # a bare $ref here would make pydantic look it up
+# Documented here, enforced by the handlers with Helicone's 400 answers (a schema check would say 422).
+_TIMEZONE: JsonDict = {"minimum": -1440, "maximum": 1440}
+# PostgreSQL text cannot hold NUL, so no query string may carry one (it could match nothing anyway).
+NO_NUL = "^[^\\x00]*$"
+_CONTROL_CHARACTERS = "\\u0000-\\u001f\\u007f-\\u009f"
+
+SessionIdPath = Annotated[
+    str,
+    Path(
+        description="1 to 256 characters, no control characters (else 400)",
+        json_schema_extra={"minLength": 1, "maxLength": 256, "pattern": f"^[^{_CONTROL_CHARACTERS}]+$"},
+    ),
+]
+
+
+def _not_bool_or_text(value: object) -> object:
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# An integer as JSON has it: 24.0 is 24, but false and "24" are not numbers.
+JsonInt = Annotated[int, Strict(False), BeforeValidator(_not_bool_or_text)]
+RequestIdPath = Annotated[
+    str, Path(description="The request's id, a UUID (else 400)", json_schema_extra={"format": "uuid"})
+]
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -52,8 +90,16 @@ class Envelope(BaseModel, Generic[T]):
     error: str | None = None
 
 
+class ErrorPublic(BaseModel):
+    """Every failure: `{"data": null, "error": "<message>"}`."""
+
+    data: None = None
+    error: str = Field(description="What went wrong, for a person to act on")
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `false` is not 0 and `0` is not false, as the documented types say.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class _Open(BaseModel):
@@ -62,27 +108,45 @@ class _Open(BaseModel):
 
 class ProviderRequest(_Open):
     url: str = Field(description="The provider URL called (stored as target_url)")
-    json_: dict[str, Any] = Field(alias="json", description="The request body sent to the model")
-    meta: dict[str, str] = Field(default_factory=dict, description="Extra request headers (Helicone-*)")
+    json_: Any = Field(
+        alias="json", description="The request body sent to the model", json_schema_extra=_NOT_NULL
+    )
+    meta: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra request headers (Helicone-*); a value that is not a string counts as its JSON",
+    )
 
 
 class ProviderResponse(_Open):
-    json_: dict[str, Any] = Field(alias="json", description="The response body; {} when textBody is used")
+    json_: Any = Field(
+        alias="json", description="The response body; {} when textBody is used", json_schema_extra=_NOT_NULL
+    )
     textBody: str | None = Field(None, description="A streamed body: JSON lines or SSE, used when non-empty")
-    status: int = Field(description="The provider's HTTP status")
-    headers: dict[str, str] = Field(default_factory=dict)
-    cost: float | None = Field(None, description="Cost in USD; overrides the price table")
+    status: float = Field(
+        ge=-(2**31), lt=2**31, description="The provider's HTTP status (a number; fractions are dropped)"
+    )
+    headers: dict[str, Any] = Field(default_factory=dict)
+    cost: float | None = Field(
+        None,
+        gt=-_SAFE,
+        le=1_000_000,
+        description="Cost in USD; overrides the price table (below 0 counts as 0)",
+    )
 
 
 class EpochTime(_Open):
-    seconds: int
-    milliseconds: int
+    """A moment as epoch parts; `seconds * 1000 + milliseconds` must fall in 1970..9999."""
+
+    seconds: float = Field(gt=-_SAFE, lt=_SAFE)
+    milliseconds: float = Field(gt=-_SAFE, lt=_SAFE)
 
 
 class Timing(_Open):
+    """When the call started and ended; the start may not be after the end."""
+
     startTime: EpochTime
     endTime: EpochTime
-    timeToFirstToken: float | None = None
+    timeToFirstToken: float | None = Field(None, ge=0, lt=_SAFE)
 
 
 class AsyncLogCreate(_Open):
@@ -98,7 +162,7 @@ class FeedbackCreate(_Body):
 
 
 class PropertyUpdate(_Body):
-    key: str = Field(min_length=1, max_length=256)
+    key: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
     value: str = Field(max_length=4096)
 
 
@@ -108,30 +172,39 @@ class TimeFilter(_Body):
 
 
 class SessionQueryCreate(_Body):
-    search: str = Field(max_length=1000, description="Case-insensitive substring of session id or name")
+    search: str = Field(
+        max_length=1000, pattern=NO_NUL, description="Case-insensitive substring of session id or name"
+    )
     timeFilter: TimeFilter
-    timezoneDifference: float = Field(description="Minutes added to the returned times, -1440..1440")
-    filter: Any = Field("all", description='Filter tree (spec section 5); "all" or {} for none')
-    nameEquals: str | None = Field(None, max_length=4096)
-    limit: int = Field(50, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=10_000_000)
+    timezoneDifference: float = Field(
+        description="Minutes added to the returned times, -1440..1440", json_schema_extra=_TIMEZONE
+    )
+    filter: Any = Field("all", description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
+    nameEquals: str | None = Field(None, max_length=4096, pattern=NO_NUL)
+    limit: JsonInt = Field(50, ge=1, le=1000)
+    offset: JsonInt = Field(0, ge=0, le=10_000_000)
 
 
 class SessionNameQueryCreate(_Body):
-    nameContains: str = Field(max_length=1000)
-    timezoneDifference: float = Field(description="Minutes added to the returned times, -1440..1440")
+    nameContains: str = Field(max_length=1000, pattern=NO_NUL)
+    timezoneDifference: float = Field(
+        description="Minutes added to the returned times, -1440..1440", json_schema_extra=_TIMEZONE
+    )
     timeFilter: TimeFilter | None = None
-    filter: Any = Field("all", description='Filter tree (spec section 5); "all" or {} for none')
+    filter: Any = Field("all", description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
     pSize: Literal["p50", "p75", "p95", "p99", "p99.9"] | None = None
     useInterquartile: bool | None = None
 
 
 class FeedbackBreakdownCreate(_Body):
     property: str = Field(
-        min_length=1, max_length=256, description="A property key, or `model` / `provider` (request columns)"
+        min_length=1,
+        max_length=256,
+        pattern=NO_NUL,
+        description="A property key, or `model` / `provider` (request columns)",
     )
     timeFilter: TimeFilter | None = None
-    filter: Any = Field("all", description='Filter tree (spec section 5); "all" or {} for none')
+    filter: Any = Field("all", description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
 
 
 class FeedbackBreakdownPublic(BaseModel):
@@ -149,17 +222,23 @@ class FeedbackBreakdownPublic(BaseModel):
 
 
 class SessionTagCreate(_Body):
-    tag: str = Field(min_length=1, max_length=256)
+    tag: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
 
 
 class RequestQueryCreate(_Body):
-    filter: Any = Field(description='Filter tree (spec section 5); "all" or {} for none')
-    offset: int = Field(0, ge=0, le=10_000_000)
-    limit: int = Field(10, ge=1, le=1000)
+    filter: Any = Field(description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
+    offset: JsonInt = Field(0, ge=0, le=10_000_000)
+    limit: JsonInt = Field(10, ge=1, le=1000)
     sort: dict[str, Literal["asc", "desc"]] | None = Field(
         None,
         description="One key: created_at, latency, cost, total_tokens, prompt_tokens, completion_tokens, "
         "user_id, time_to_first_token or properties.<key>",
+        json_schema_extra={
+            "maxProperties": 1,
+            "propertyNames": {
+                "anyOf": [{"enum": list(SORT_KEYS)}, {"pattern": r"^properties\.[^\x00]{1,256}$"}]
+            },
+        },
     )
     isScored: bool | None = None
     # Accepted for compatibility with Helicone's RequestQueryParams; they change nothing here.
@@ -169,7 +248,21 @@ class RequestQueryCreate(_Body):
 
 
 class ScoresCreate(_Body):
-    scores: dict[str, Any] = Field(description="Score name to integer or boolean")
+    scores: dict[str, Any] = Field(
+        description="Score name (1 to 256 characters) to an integer within ±(2^53 - 1) or a boolean; "
+        "1 to 100 scores",
+        json_schema_extra={
+            "minProperties": 1,
+            "maxProperties": MAX_SCORES,
+            "propertyNames": {"minLength": 1, "maxLength": 256, "pattern": NO_NUL},
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "integer", "minimum": -MAX_SCORE, "maximum": MAX_SCORE},
+                    {"type": "boolean"},
+                ]
+            },
+        },
+    )
 
 
 class SessionCountPublic(BaseModel):

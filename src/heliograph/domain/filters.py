@@ -31,6 +31,7 @@ REQUEST_TABLE = "request_response_rmt"
 SESSION_TABLE = "sessions_request_response_rmt"
 MAX_FILTER_DEPTH = 64
 MAX_TEXT_VALUE_CHARS = 4096
+_INT63 = 2**63 - 1
 
 Kind = Literal["text", "number", "timestamp", "bool"]
 Value = str | int | float | bool
@@ -165,6 +166,8 @@ def _single(mapping: object, what: str) -> tuple[str, object]:
     if not isinstance(mapping, dict) or len(mapping) != 1:
         raise InvalidInput(f"Invalid filter leaf: {what} must be an object with exactly one key")
     ((key, value),) = mapping.items()
+    if "\x00" in str(key):
+        raise InvalidInput(f"Invalid filter leaf: {what} has a key with a NUL character")
     return str(key), value
 
 
@@ -202,7 +205,8 @@ def _coerce(spec: FieldSpec, value: object) -> Value:
     if spec.kind == "number":
         number = _number(spec.name, value)
         if spec.usd:
-            return int((number * 1_000_000_000).to_integral_value())
+            # Clamped into 64 bits: beyond any stored cost either way, so comparisons mean the same.
+            return max(-_INT63, min(_INT63, int((number * 1_000_000_000).to_integral_value())))
         return int(number) if number == number.to_integral_value() else float(number)
     if spec.kind == "timestamp":
         return _epoch_ms(spec.name, value)
@@ -211,6 +215,8 @@ def _coerce(spec: FieldSpec, value: object) -> Value:
     text = str(value)
     if len(text) > MAX_TEXT_VALUE_CHARS:
         raise InvalidInput(f"Invalid value for {spec.name}: at most {MAX_TEXT_VALUE_CHARS} characters")
+    if "\x00" in text:
+        raise InvalidInput(f"Invalid value for {spec.name}: NUL characters are not allowed")
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ MAX_PROPERTIES = 100
 MAX_SESSION_ID_CHARS = 256
 # User ids are part of an index key; PostgreSQL btree entries must stay under ~2.7 kB.
 MAX_USER_ID_BYTES = 1024
+# Control characters (C0, DEL, C1), and lone surrogates, which no database can store as UTF-8. Other
+# characters Python calls unprintable (no-break spaces, format marks) are fine in an id; the OpenAPI
+# document states the same rule as a pattern.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 _PROPERTY_PREFIX = "helicone-property-"
 _SESSION_HEADERS = {
@@ -44,8 +49,8 @@ class HeliconeHeaders:
 
 
 def validate_session_id(session_id: str) -> str:
-    """Return the id if it is 1..256 printable characters, else raise InvalidInput."""
-    if not 0 < len(session_id) <= MAX_SESSION_ID_CHARS or not session_id.isprintable():
+    """Return the id if it is 1..256 characters without control characters, else raise InvalidInput."""
+    if not 0 < len(session_id) <= MAX_SESSION_ID_CHARS or _UNPRINTABLE.search(session_id):
         raise InvalidInput("Invalid session ID format")
     return session_id
 

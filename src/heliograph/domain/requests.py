@@ -51,7 +51,7 @@ def parse_sort(raw: dict[str, object] | None) -> RequestSort:
         raise InvalidInput(f"Invalid sort direction for {key[:80]!r}: use 'asc' or 'desc'")
     if key.startswith("properties."):
         name = key.removeprefix("properties.")
-        if not name or len(name) > 256:
+        if not name or len(name) > 256 or "\x00" in name:
             raise InvalidInput("Invalid sort key: properties.<key> needs a key of 1 to 256 characters")
         return RequestSort("properties", direction, name)
     if key not in SORT_KEYS:

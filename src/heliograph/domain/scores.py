@@ -6,11 +6,12 @@ from collections.abc import Mapping
 
 from heliograph.errors import InvalidInput
 
-__all__ = ["MAX_SCORES", "REQUEST_FEEDBACK_SCORE", "check_scores"]
+__all__ = ["MAX_SCORE", "MAX_SCORES", "REQUEST_FEEDBACK_SCORE", "check_scores"]
 
 REQUEST_FEEDBACK_SCORE = "helicone-score-feedback"
 MAX_SCORES = 100
-_INT64 = 2**63
+# JavaScript's Number.MAX_SAFE_INTEGER: the largest score Helicone's clients can send exactly.
+MAX_SCORE = 2**53 - 1
 
 
 def check_scores(scores: Mapping[str, object]) -> dict[str, int]:
@@ -21,11 +22,13 @@ def check_scores(scores: Mapping[str, object]) -> dict[str, int]:
         raise InvalidInput(f"Invalid scores: at most {MAX_SCORES} per request")
     checked: dict[str, int] = {}
     for name, value in scores.items():
-        if not name or len(name) > 256:
-            raise InvalidInput("Invalid score name: names are 1 to 256 characters")
+        if not name or len(name) > 256 or "\x00" in name:
+            raise InvalidInput("Invalid score name: names are 1 to 256 characters, without NUL")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 3.0 is the integer 3, as in Helicone's JavaScript
         if isinstance(value, bool):
             checked[name] = int(value)
-        elif isinstance(value, int) and -_INT64 <= value < _INT64:
+        elif isinstance(value, int) and -MAX_SCORE <= value <= MAX_SCORE:
             checked[name] = value
         else:
             raise InvalidInput(f"Invalid score {name[:80]!r}: scores are integers or booleans")

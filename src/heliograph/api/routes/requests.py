@@ -12,6 +12,7 @@ from heliograph.api.schemas import (
     Envelope,
     FeedbackCreate,
     PropertyUpdate,
+    RequestIdPath,
     RequestPublic,
     RequestQueryCreate,
     ScoresCreate,
@@ -71,7 +72,9 @@ async def count_requests(body: RequestQueryCreate, org_id: CurrentOrg, store: St
 
 
 @router.get("/{request_id}", response_model=Envelope[RequestPublic])
-async def get_request(request_id: str, org_id: CurrentOrg, store: StoreDep) -> Envelope[RequestPublic]:
+async def get_request(
+    request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[RequestPublic]:
     """One request with its properties, scores and bodies."""
     stored = await store.get_request(org_id=org_id, request_id=_request_id(request_id))
     if stored is None:
@@ -81,7 +84,7 @@ async def get_request(request_id: str, org_id: CurrentOrg, store: StoreDep) -> E
 
 @router.put("/{request_id}/property", response_model=Envelope[None], status_code=201)
 async def set_property(
-    request_id: str, body: PropertyUpdate, org_id: CurrentOrg, store: StoreDep
+    request_id: RequestIdPath, body: PropertyUpdate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
     """Add or overwrite one property (the key's case is kept)."""
     key, value = check_property(body.key, body.value)
@@ -94,7 +97,7 @@ async def set_property(
 
 @router.post("/{request_id}/feedback", response_model=Envelope[None], status_code=201)
 async def rate_request(
-    request_id: str, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
+    request_id: RequestIdPath, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
     """Thumbs up or down on one request: score `helicone-score-feedback` = 1 or 0."""
     await _score(store, org_id, request_id, {REQUEST_FEEDBACK_SCORE: int(body.rating)})
@@ -103,7 +106,7 @@ async def rate_request(
 
 @router.post("/{request_id}/score", response_model=Envelope[None], status_code=201)
 async def score_request(
-    request_id: str, body: ScoresCreate, org_id: CurrentOrg, store: StoreDep
+    request_id: RequestIdPath, body: ScoresCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
     """Add or overwrite named integer scores (booleans count as 1 and 0; floats are refused)."""
     await _score(store, org_id, request_id, check_scores(body.scores))

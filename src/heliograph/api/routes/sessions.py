@@ -21,6 +21,7 @@ from heliograph.api.schemas import (
     RequestPublic,
     SessionCountPublic,
     SessionDetailPublic,
+    SessionIdPath,
     SessionMetricsPublic,
     SessionNamePublic,
     SessionNameQueryCreate,
@@ -180,7 +181,7 @@ def _bins(metric: MetricDistribution) -> list[HistogramBinPublic]:
 
 @router.post("/{session_id}/feedback", response_model=Envelope[None])
 async def rate_session(
-    session_id: str, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
+    session_id: SessionIdPath, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
     """Thumbs up (true) or down (false) on a whole session, stored on its first request."""
     await feedback.rate_session(store, org_id=org_id, session_id=session_id, rating=body.rating)
@@ -188,14 +189,18 @@ async def rate_session(
 
 
 @router.delete("/{session_id}/feedback", response_model=Envelope[None])
-async def clear_session_feedback(session_id: str, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
+async def clear_session_feedback(
+    session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[None]:
     """Remove a session's feedback (a Heliograph addition)."""
     await feedback.rate_session(store, org_id=org_id, session_id=session_id, rating=None)
     return Envelope()
 
 
 @router.get("/{session_id}/tag", response_model=Envelope[str | None])
-async def get_session_tag(session_id: str, org_id: CurrentOrg, store: StoreDep) -> Envelope[str | None]:
+async def get_session_tag(
+    session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[str | None]:
     """The session's tag, or null."""
     validate_session_id(session_id)
     return Envelope(data=await store.get_session_tag(org_id=org_id, session_id=session_id))
@@ -203,7 +208,7 @@ async def get_session_tag(session_id: str, org_id: CurrentOrg, store: StoreDep) 
 
 @router.post("/{session_id}/tag", response_model=Envelope[None])
 async def tag_session(
-    session_id: str, body: SessionTagCreate, org_id: CurrentOrg, store: StoreDep
+    session_id: SessionIdPath, body: SessionTagCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
     """Set the session's tag (one per session; a new tag replaces the old)."""
     validate_session_id(session_id)
@@ -213,7 +218,9 @@ async def tag_session(
 
 
 @router.get("/{session_id}", response_model=Envelope[SessionDetailPublic])
-async def get_session(session_id: str, org_id: CurrentOrg, store: StoreDep) -> Envelope[SessionDetailPublic]:
+async def get_session(
+    session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[SessionDetailPublic]:
     """One session: aggregates, feedback, its requests in order and its path tree."""
     validate_session_id(session_id)
     summary = await store.get_session(org_id=org_id, session_id=session_id)

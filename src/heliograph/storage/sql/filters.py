@@ -53,7 +53,8 @@ _REQUEST_COLUMNS: dict[str, Column] = {
     "provider": requests.c.provider,
     "user_id": sa.func.coalesce(requests.c.user_id, ""),
     "request_id": requests.c.request_id,
-    "status": requests.c.status,
+    # A 32-bit column on PostgreSQL; compared as 64 bits so any filter value up to 1e15 binds.
+    "status": sa.cast(requests.c.status, sa.BigInteger),
     "latency": requests.c.latency_ms,
     "time_to_first_token": requests.c.time_to_first_token_ms,
     "prompt_tokens": requests.c.prompt_tokens,
@@ -153,10 +154,16 @@ def _session_has_request(leaf: Leaf) -> Condition:
             return sessions.c.feedback == rating
         return sa.or_(sessions.c.feedback.is_(None), sessions.c.feedback != rating)
     match_ = request_condition(leaf)
-    return sa.exists().where(
-        requests.c.org_id == sessions.c.org_id,
-        requests.c.session_id == sessions.c.session_id,
-        match_,
+    # Correlate with the outer sessions only, so the probe keeps its own requests even inside a
+    # query that joins requests itself (the feedback breakdown).
+    return (
+        sa.exists()
+        .where(
+            requests.c.org_id == sessions.c.org_id,
+            requests.c.session_id == sessions.c.session_id,
+            match_,
+        )
+        .correlate_except(requests)
     )
 
 

@@ -113,11 +113,17 @@ def _in_window(start_ms: int | None, end_ms: int | None) -> Condition | None:
     lo = start_ms if start_ms is not None else -(2**62)
     hi = end_ms if end_ms is not None else 2**62
     s = sessions.c
-    has_request_inside = sa.exists().where(
-        requests.c.org_id == s.org_id,
-        requests.c.session_id == s.session_id,
-        requests.c.created_at_ms >= lo,
-        requests.c.created_at_ms < hi,
+    # Correlate with the outer sessions only: a query that also joins requests (the feedback
+    # breakdown) would otherwise correlate this probe's own FROM away.
+    has_request_inside = (
+        sa.exists()
+        .where(
+            requests.c.org_id == s.org_id,
+            requests.c.session_id == s.session_id,
+            requests.c.created_at_ms >= lo,
+            requests.c.created_at_ms < hi,
+        )
+        .correlate_except(requests)
     )
     first_inside, last_inside = s.first_created_at_ms >= lo, s.last_created_at_ms < hi
     return sa.and_(
