@@ -1,0 +1,275 @@
+"""Organization B can neither read nor change anything of organization A, on any endpoint.
+
+The operations come from the server's own `/openapi.json`, so a new endpoint fails
+`test_every_documented_operation_has_an_isolation_case` until it gets a case here. Each case sends
+Bob's key at Alice's ids (her session, request, tag, scores, properties) and checks the answer shows
+nothing of hers; afterwards everything Alice can see, and her stored row count, is unchanged.
+The dashboard pages are checked the same way with Bob's sign-in cookie.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from ingest_support import snapshot
+from support import Cast, Server, Tenant, log_body, query_body, session_headers
+
+FAR = {"startTimeUnixMs": 0, "endTimeUnixMs": 4_102_444_800_000}
+
+
+@dataclass
+class Secrets:
+    """What Alice stored, which Bob must never see or touch."""
+
+    session_id: str
+    request_id: str
+    tag: str
+    marker: str  # in her session name, property value and message body
+    upstream: str  # the fake provider, for calls through /gateway
+
+
+@pytest.fixture
+def secrets(cast: Cast, fake_upstream: str) -> Secrets:
+    marker = f"alice-secret-{uuid.uuid4().hex[:8]}"
+    session_id = f"shared-{uuid.uuid4().hex[:8]}"  # Bob logs a session of the same id in some cases
+    headers = session_headers(session_id, "/plan", marker, **{"Helicone-Property-Note": marker})
+    request_id = cast.alice.log(headers=headers, content=marker)
+    client = cast.alice.client
+    assert client.post(f"/v1/session/{session_id}/feedback", json={"rating": True}).status_code == 200
+    assert client.post(f"/v1/session/{session_id}/tag", json={"tag": marker}).status_code == 200
+    assert client.post(f"/v1/request/{request_id}/score", json={"scores": {"quality": 7}}).status_code == 201
+    return Secrets(session_id, request_id, tag=marker, marker=marker, upstream=f"{fake_upstream}/v1")
+
+
+Check = Callable[[Tenant, Secrets], None]
+
+
+def _not_found(response: httpx.Response) -> None:
+    assert response.status_code == 404, response.text
+    assert response.json()["data"] is None
+
+
+def _shows_nothing_of(secrets: Secrets, response: httpx.Response) -> None:
+    assert response.status_code < 300, response.text
+    for secret in (secrets.session_id, secrets.request_id, secrets.marker):
+        assert secret not in response.text
+
+
+def _shows_nothing_of_but_the_id(secrets: Secrets, response: httpx.Response) -> None:
+    assert response.status_code == 200, response.text
+    assert secrets.marker not in response.text
+
+
+def _log(path: str) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        # Bob reuses Alice's session id and even her request id: both stay hers alone.
+        headers = {
+            **session_headers(secrets.session_id, "/bob", "Bob's"),
+            "Helicone-Request-Id": secrets.request_id,
+        }
+        response = bob.client.post(path, json=log_body(content="bob"), headers=headers)
+        assert response.status_code == 200, response.text
+        # Ids are per organization: Bob now has a request of that id, his own.
+        mine = bob.client.get(f"/v1/request/{secrets.request_id}")
+        _shows_nothing_of_but_the_id(secrets, mine)
+        assert mine.json()["data"]["request_body"]["messages"][0]["content"] == "bob"
+        session = bob.client.get(f"/v1/session/{secrets.session_id}")
+        _shows_nothing_of_but_the_id(secrets, session)
+        assert session.json()["data"]["session"]["total_requests"] == 1
+
+    return check
+
+
+def _session_list(path: str, **body: Any) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        response = bob.client.post(path, json=body)
+        _shows_nothing_of(secrets, response)
+        data = response.json()["data"]
+        assert data in (
+            [],
+            {"count": 0, "total_cost": 0.0, "avg_cost": 0.0, "avg_latency": 0.0, "avg_requests": 0.0},
+        ) or (
+            path.endswith("metrics/query") and all(data[k] == [] for k in ("session_count", "session_cost"))
+        ), data
+
+    return check
+
+
+def _request_list(path: str) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        by_id = {"request_response_rmt": {"request_id": {"equals": secrets.request_id}}}
+        response = bob.client.post(path, json={"filter": by_id})
+        _shows_nothing_of(secrets, response)
+        assert response.json()["data"] in ([], 0)
+
+    return check
+
+
+def _not_found_at(method: str, path: str, body: Any = None) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        url = path.format(session_id=secrets.session_id, request_id=secrets.request_id)
+        _not_found(bob.client.request(method, url, json=body))
+
+    return check
+
+
+def _tag_read(bob: Tenant, secrets: Secrets) -> None:
+    response = bob.client.get(f"/v1/session/{secrets.session_id}/tag")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": None, "error": None}
+
+
+def _no_tenant_data(path: str) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        _shows_nothing_of(secrets, bob.client.get(path))
+
+    return check
+
+
+def _proxied(method: str, prefix: str) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        # Bob's key is accepted and the call forwarded (the fake upstream answers, whatever it says);
+        # a chat completion is logged into Bob's organization, under Alice's session id.
+        headers = {
+            "Helicone-Auth": f"Bearer {bob.key}",
+            "Helicone-Target-Url": secrets.upstream,
+            **session_headers(secrets.session_id, "/bob"),
+        }
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+        path = "messages" if prefix.startswith("/anthropic") else "chat/completions"
+        with httpx.Client(base_url=bob.server.base_url, timeout=30) as client:
+            response = client.request(method, f"{prefix}/{path}", json=body, headers=headers)
+        assert response.status_code != 401, response.text
+        if method == "POST":
+            assert response.status_code == 200, response.text
+            _wait_until_logged(bob, secrets.session_id)
+
+    return check
+
+
+def _wait_until_logged(tenant: Tenant, session_id: str) -> None:
+    """The gateway logs after answering; wait for the record so the caller's checks see it."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if tenant.client.get(f"/v1/session/{session_id}").status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the proxied call was not logged into {tenant.name}")
+
+
+SESSION_BODY = query_body()
+NAME_BODY = {"nameContains": "", "timezoneDifference": 0, "timeFilter": FAR}
+CASES: dict[tuple[str, str], Check] = {
+    ("GET", "/healthz"): _no_tenant_data("/healthz"),
+    ("GET", "/metrics"): _no_tenant_data("/metrics"),
+    **{("POST", f"/{p}/v1/log"): _log(f"/{p}/v1/log") for p in ("custom", "oai", "anthropic")},
+    ("POST", "/v1/session/query"): _session_list("/v1/session/query", **SESSION_BODY),
+    ("POST", "/v1/session/count"): _session_list("/v1/session/count", **SESSION_BODY),
+    ("POST", "/v1/session/name/query"): _session_list("/v1/session/name/query", **NAME_BODY),
+    ("POST", "/v1/session/metrics/query"): _session_list("/v1/session/metrics/query", **NAME_BODY),
+    ("POST", "/v1/session/feedback/breakdown"): _session_list(
+        "/v1/session/feedback/breakdown", property="note"
+    ),
+    ("POST", "/v1/session/{session_id}/feedback"): _not_found_at(
+        "POST", "/v1/session/{session_id}/feedback", {"rating": False}
+    ),
+    ("DELETE", "/v1/session/{session_id}/feedback"): _not_found_at(
+        "DELETE", "/v1/session/{session_id}/feedback"
+    ),
+    ("GET", "/v1/session/{session_id}/tag"): _tag_read,
+    ("POST", "/v1/session/{session_id}/tag"): _not_found_at(
+        "POST", "/v1/session/{session_id}/tag", {"tag": "bob"}
+    ),
+    ("GET", "/v1/session/{session_id}"): _not_found_at("GET", "/v1/session/{session_id}"),
+    ("POST", "/v1/request/query"): _request_list("/v1/request/query"),
+    ("POST", "/v1/request/query-clickhouse"): _request_list("/v1/request/query-clickhouse"),
+    ("POST", "/v1/request/count/query"): _request_list("/v1/request/count/query"),
+    ("GET", "/v1/request/{request_id}"): _not_found_at("GET", "/v1/request/{request_id}"),
+    ("PUT", "/v1/request/{request_id}/property"): _not_found_at(
+        "PUT", "/v1/request/{request_id}/property", {"key": "Note", "value": "bob"}
+    ),
+    ("POST", "/v1/request/{request_id}/feedback"): _not_found_at(
+        "POST", "/v1/request/{request_id}/feedback", {"rating": False}
+    ),
+    ("POST", "/v1/request/{request_id}/score"): _not_found_at(
+        "POST", "/v1/request/{request_id}/score", {"scores": {"quality": 1}}
+    ),
+    **{
+        (method, f"{prefix}/{{path}}"): _proxied(method, prefix)
+        for prefix in ("/openai/v1", "/anthropic/v1", "/gateway")
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
+}
+
+
+def _documented_operations(server: Server) -> set[tuple[str, str]]:
+    document = httpx.get(f"{server.base_url}/openapi.json").json()
+    return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+
+
+def test_every_documented_operation_has_an_isolation_case(server: Server) -> None:
+    assert _documented_operations(server) == set(CASES)
+
+
+@pytest.mark.parametrize("operation", [pytest.param(op, id=f"{op[0]} {op[1]}") for op in CASES])
+def test_another_organization_can_neither_read_nor_change_alice_s_data(
+    cast: Cast, secrets: Secrets, operation: tuple[str, str]
+) -> None:
+    before = snapshot(cast.alice)
+    tag_before = cast.alice.client.get(f"/v1/session/{secrets.session_id}/tag").json()
+    CASES[operation](cast.bob, secrets)
+    assert snapshot(cast.alice) == before
+    assert cast.alice.client.get(f"/v1/session/{secrets.session_id}/tag").json() == tag_before
+    assert tag_before == {"data": secrets.tag, "error": None}
+
+
+@pytest.fixture
+def bob_browser(cast: Cast) -> Iterator[httpx.Client]:
+    """A browser signed in to the dashboard with Bob's key (cookies kept, redirects not followed)."""
+    with httpx.Client(base_url=cast.bob.server.base_url, timeout=30) as client:
+        response = client.post("/dashboard/sign-in", data={"api_key": cast.bob.key})
+        assert response.status_code == 303, response.text
+        yield client
+
+
+DASHBOARD_PAGES = ["/dashboard/sessions", "/dashboard/metrics", "/dashboard/feedback?property=note", "/"]
+
+
+class TestDashboard:
+    @pytest.mark.parametrize("page", DASHBOARD_PAGES)
+    def test_bob_s_pages_show_nothing_of_alice(
+        self, cast: Cast, secrets: Secrets, bob_browser: httpx.Client, page: str
+    ) -> None:
+        for headers in ({}, {"HX-Request": "true"}):  # whole page and its htmx partial
+            response = bob_browser.get(page, headers=headers, follow_redirects=True)
+            assert response.status_code == 200, response.text
+            for secret in (secrets.session_id, secrets.request_id, secrets.marker):
+                assert secret not in response.text
+
+    def test_alice_s_session_page_is_not_found_for_bob(
+        self, cast: Cast, secrets: Secrets, bob_browser: httpx.Client
+    ) -> None:
+        response = bob_browser.get(f"/dashboard/sessions/{secrets.session_id}")
+        assert response.status_code == 404
+        assert secrets.marker not in response.text
+
+    def test_bob_cannot_rate_alice_s_session_from_the_dashboard(
+        self, cast: Cast, secrets: Secrets, bob_browser: httpx.Client
+    ) -> None:
+        before = snapshot(cast.alice)
+        response = bob_browser.post(
+            f"/dashboard/sessions/{secrets.session_id}/feedback",
+            data={"rating": "down"},
+            headers={"Origin": cast.bob.server.base_url},
+        )
+        assert response.status_code == 404
+        assert snapshot(cast.alice) == before
+        assert re.search(r"not found", response.text, re.IGNORECASE)
