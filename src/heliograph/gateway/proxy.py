@@ -37,6 +37,10 @@ CANCELLED_STATUS = -3  # Helicone's status for a stream the caller abandoned
 _RESPONSE_SKIPPED = frozenset(name.encode() for name in HOP_BY_HOP | {"date"})
 BAD_GATEWAY, GATEWAY_TIMEOUT = 502, 504
 _JSON_HEADER = (b"content-type", b"application/json")
+# Records of calls that end within this long of each other are submitted together, so the ingest
+# writer stores them in one transaction: a transaction per call cost more CPU than the call itself.
+# Nobody waits on these records; they appear in queries this much later.
+LOG_LINGER_S = 0.05
 
 
 @dataclass(slots=True)
@@ -65,6 +69,16 @@ class _Exchange:
     first_chunk_at: float | None = None
 
 
+@dataclass(slots=True)
+class _Ended:
+    """A call whose answer has gone out, waiting to be logged."""
+
+    exchange: _Exchange
+    status: int
+    body: bytes
+    ended: float
+
+
 class Gateway:
     """Proxies calls to the configured upstreams through one shared HTTP client.
 
@@ -90,10 +104,15 @@ class Gateway:
         self._pipeline = pipeline
         self._prices = prices
         self._max_capture = max_capture_bytes
+        self._unlogged: list[_Ended] = []
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._log_tasks: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         """Finish writing pending log records, then close the upstream client."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush()
         await asyncio.gather(*self._log_tasks, return_exceptions=True)
         await self.client.close()
 
@@ -231,36 +250,59 @@ class Gateway:
         self._log(exchange, status=status, body=orjson.dumps({"error": message}))
 
     def _log(self, exchange: _Exchange, *, status: int, body: bytes) -> None:
-        """Write the record in the background, once the answer is on its way."""
-        task = asyncio.create_task(self._write(exchange, status, body))
+        """Log the call in the background, once the answer is on its way (see LOG_LINGER_S)."""
+        self._unlogged.append(_Ended(exchange, status, body, time.perf_counter()))
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(LOG_LINGER_S, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        ended, self._unlogged = self._unlogged, []
+        task = asyncio.create_task(self._write(ended))
         self._log_tasks.add(task)
         task.add_done_callback(self._log_tasks.discard)
 
-    async def _write(self, exchange: _Exchange, status: int, body: bytes) -> None:
-        elapsed_ms = round((time.perf_counter() - exchange.started) * 1000)
-        first = exchange.first_chunk_at
-        response_json = _json_or_none(body)
-        call = LoggedCall(
-            provider=exchange.route.provider,
-            target_url=exchange.route.url,
-            request_json=exchange.request_json,
-            response_json=response_json if response_json is not None else {},
-            text_body=None if response_json is not None else body.decode(errors="replace"),
-            status=status,
-            start_ms=exchange.start_ms,
-            end_ms=exchange.start_ms + elapsed_ms,
-            ttft_ms=round((first - exchange.started) * 1000)
-            if exchange.stream and first is not None
-            else None,
-        )
-        try:
-            record = record_of(call, org_id=exchange.org_id, helicone=exchange.helicone, prices=self._prices)
-            await self._pipeline.submit_with_retry(record)  # retried while the database is unavailable
-        except Exception as exc:  # a logging fault must never reach the proxied call
-            self.stats.log_failures += 1
-            log.warning("gateway could not log a call: %s", type(exc).__name__)
-            return
-        self.stats.logged += 1
+    async def _write(self, ended: list[_Ended]) -> None:
+        submits = []
+        for call in ended:
+            try:
+                record = record_of(
+                    _logged_call(call),
+                    org_id=call.exchange.org_id,
+                    helicone=call.exchange.helicone,
+                    prices=self._prices,
+                )
+            except Exception as exc:
+                self._log_failed(exc)
+                continue
+            submits.append(self._pipeline.submit_with_retry(record))  # retried while the database is down
+        for outcome in await asyncio.gather(*submits, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                self._log_failed(outcome)
+            else:
+                self.stats.logged += 1
+
+    def _log_failed(self, exc: Exception) -> None:
+        """A logging fault is counted and logged, and never reaches the proxied call."""
+        self.stats.log_failures += 1
+        log.warning("gateway could not log a call: %s", type(exc).__name__)
+
+
+def _logged_call(call: _Ended) -> LoggedCall:
+    exchange = call.exchange
+    first = exchange.first_chunk_at
+    response_json = _json_or_none(call.body)
+    return LoggedCall(
+        provider=exchange.route.provider,
+        target_url=exchange.route.url,
+        request_json=exchange.request_json,
+        response_json=response_json if response_json is not None else {},
+        text_body=None if response_json is not None else call.body.decode(errors="replace"),
+        status=call.status,
+        start_ms=exchange.start_ms,
+        end_ms=exchange.start_ms + round((call.ended - exchange.started) * 1000),
+        ttft_ms=round((first - exchange.started) * 1000) if exchange.stream and first is not None else None,
+    )
 
 
 class _CallerWatch:
