@@ -4,6 +4,11 @@ Each call puts its record on a bounded queue and waits on a future. One writer t
 everything queued (up to `batch_size`), writes it in one transaction and resolves every future.
 A full queue answers 503 at once rather than letting memory grow.
 
+When a batch fails because the database is unavailable (down, locked, too slow), every record
+queued behind it is refused with it, and new records are refused at once for UNAVAILABLE_HOLD_S
+(the Retry-After the callers get), instead of each waiting out its own timeout against a database
+that is not there; the next batch after that finds out whether it is back.
+
 Writers nobody waits on (the gateway logs a call after answering it) use `submit_with_retry`: an
 unavailable database is retried with capped exponential backoff for a bounded time, and only a
 bounded number of records may wait to retry at once, so an outage costs bounded memory.
@@ -27,6 +32,7 @@ _STOP: Final = object()
 # Backoff for submit_with_retry: 0.25 s doubling to 4 s, for at most 15 s per record (which also
 # bounds how long a graceful shutdown waits for gateway records during a database outage).
 RETRY_FIRST_DELAY_S, RETRY_MAX_DELAY_S, RETRY_FOR_S = 0.25, 4.0, 15.0
+UNAVAILABLE_HOLD_S = 1.0
 _Item = tuple[RequestRecord, "asyncio.Future[None]"]
 
 
@@ -45,6 +51,8 @@ class IngestPipeline:
         self._batch_size = batch_size
         self._writer: asyncio.Task[None] | None = None
         self._max_retrying = queue_size
+        self._fault: str | None = None  # why the last batch failed, while new records are refused
+        self._refuse_until = 0.0
         self.retrying = 0
         self.committed = 0
         self.failed = 0
@@ -68,7 +76,10 @@ class IngestPipeline:
         """Return once `record` is committed; raise Unavailable if it cannot be taken or written."""
         if self._writer is None:
             raise Unavailable("Ingestion is not running; retry shortly")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._fault is not None and loop.time() < self._refuse_until:
+            raise Unavailable(self._fault)
+        future: asyncio.Future[None] = loop.create_future()
         try:
             self._queue.put_nowait((record, future))
         except asyncio.QueueFull:
@@ -98,43 +109,63 @@ class IngestPipeline:
             delay = min(delay * 2, RETRY_MAX_DELAY_S)
 
     async def _run(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             first = await self._queue.get()
             if first is _STOP:
                 return
             batch: list[_Item] = [first]  # type: ignore[list-item]
-            stop_after = False
             while len(batch) < self._batch_size and not self._queue.empty():
                 item = self._queue.get_nowait()
                 if item is _STOP:
-                    stop_after = True
+                    stopping = True
                     break
                 batch.append(item)  # type: ignore[arg-type]
-            await self._write(batch)
-            if stop_after:
-                return
+            fault = await self._write(batch)
+            if fault is not None and not stopping:
+                stopping = self._refuse_queued(fault)
 
-    async def _write(self, batch: list[_Item]) -> None:
+    async def _write(self, batch: list[_Item]) -> Unavailable | None:
+        """Write `batch` and settle its futures; the fault if the database was unavailable."""
         try:
             await self._store.insert_requests([record for record, _ in batch])
         except Unavailable as exc:  # the database is down or locked: refuse the batch, callers may retry
             log.warning("ingest write failed, database unavailable: %s", exc.message)
             self.failed += len(batch)
+            self._fault, self._refuse_until = (
+                exc.message,
+                asyncio.get_running_loop().time() + UNAVAILABLE_HOLD_S,
+            )
             _settle(batch, exc)
-            return
+            return exc
         except Exception as exc:  # the writer must outlive any fault a record provokes
             if len(batch) > 1:
                 # One bad record must not fail its neighbours: write them one by one.
-                for item in batch:
-                    await self._write([item])
-                return
+                faults = [await self._write([item]) for item in batch]
+                return next((fault for fault in faults if fault is not None), None)
             # Retrying cannot help a record the database refuses, so this is a 500, not a 503.
             log.error("ingest write refused a record: %s", type(exc).__name__)
             self.failed += 1
             _settle(batch, StorageFault("The database refused this request; it was not stored"))
-            return
+            return None
+        self._fault = None
         self.committed += len(batch)
         _settle(batch, None)
+        return None
+
+    def _refuse_queued(self, fault: Unavailable) -> bool:
+        """Refuse every record queued behind a batch the database refused; True if a stop was queued."""
+        refused: list[_Item] = []
+        stop_queued = False
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is _STOP:
+                stop_queued = True
+            else:
+                refused.append(item)  # type: ignore[arg-type]
+        self.failed += len(refused)
+        _settle(refused, Unavailable(fault.message))
+        return stop_queued
 
 
 def _settle(batch: list[_Item], error: Exception | None) -> None:

@@ -40,12 +40,12 @@ SQLITE_PRAGMAS = (
 SQLITE_READER_POOL_SIZE = 4
 POSTGRES_POOL_SIZE = 10
 # Bounds on every wait for PostgreSQL, so an unreachable server (refused, or silently dropping packets)
-# turns into a 503 within seconds instead of a hung request: the TCP connect plus start-up, each
-# statement (asyncpg's client-side timeout, which also covers BEGIN, COMMIT and the pre-ping), and the
-# wait for a pooled connection. No healthy batch or API query comes near them.
+# turns into a 503 within seconds instead of a hung request: the TCP connect plus start-up, and each
+# statement (asyncpg's client-side timeout, which also covers BEGIN, COMMIT and the pre-ping). No
+# healthy batch or API query comes near them. The wait for a pooled connection keeps SQLAlchemy's 30 s,
+# as a shorter one risks turning a burst of readers on a busy machine into 503s.
 POSTGRES_CONNECT_TIMEOUT_S = 5.0
 POSTGRES_STATEMENT_TIMEOUT_S = 15.0
-POSTGRES_POOL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,6 @@ def create_engines(url: str) -> Engines:
         # A connection that died while pooled (server restart, network cut) is replaced on checkout,
         # so the first requests after the database returns succeed instead of failing once each.
         pool_pre_ping=True,
-        pool_timeout=POSTGRES_POOL_TIMEOUT_S,
         connect_args={
             "timeout": POSTGRES_CONNECT_TIMEOUT_S,
             "command_timeout": POSTGRES_STATEMENT_TIMEOUT_S,
