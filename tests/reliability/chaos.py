@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import sqlite3
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +121,8 @@ class Load:
     gateway_answered: set[str] = field(default_factory=set)  # gateway answered 200: logged afterwards
     refused: Counter[int] = field(default_factory=Counter)  # other statuses
     transport_errors: int = 0
+    # (sent, answered, status) per async-log call, monotonic seconds; status 0 for a transport error
+    timeline: list[tuple[float, float, int]] = field(default_factory=list)
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
     def plan(self, *, gateway_every: int) -> PlannedCall:
@@ -154,11 +157,17 @@ async def drive(
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
             while not stop.is_set():
                 call = load.plan(gateway_every=gateway_every)
+                sent = time.monotonic()
                 try:
-                    load.record(call, await call.send(client, load.key))
+                    response = await call.send(client, load.key)
                 except httpx.TransportError:
                     load.transport_errors += 1
+                    load.timeline.append((sent, time.monotonic(), 0))
                     await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                load.record(call, response)
+                if call.via == "log":
+                    load.timeline.append((sent, time.monotonic(), response.status_code))
 
     await asyncio.gather(*(client_loop() for _ in range(clients)))
 
@@ -310,7 +319,7 @@ class TcpProxy:
         self._call(self._flow())
 
     def close(self) -> None:
-        self._call(self._cut())
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -342,6 +351,13 @@ class TcpProxy:
         for transport in list(self._transports):
             transport.abort()
         self._transports.clear()
+
+    async def _shutdown(self) -> None:
+        await self._cut()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self._transports.add(client_writer.transport)

@@ -21,7 +21,7 @@ import pytest
 
 from gateway.gateway_support import metrics
 from reliability.chaos import Load, TcpProxy, check_stored, holding_sqlite_lock
-from support import Server, new_tenant, start_server, stop_server
+from support import Server, Tenant, new_tenant, start_server, stop_server
 
 CONCURRENT = 8
 RECOVERY_BOUND_S = 60  # a server that has not recovered by then never will; not a timing assertion
@@ -94,10 +94,16 @@ def _wait_healthy(server: Server) -> None:
     _wait_for(lambda: httpx.get(f"{server.base_url}/healthz", timeout=RECOVERY_BOUND_S).status_code == 200)
 
 
-def test_a_database_outage_answers_503_then_recovers_with_nothing_acknowledged_lost(
-    outage: Outage, outage_server: Server
-) -> None:
+@pytest.fixture
+def tenant(outage_server: Server) -> Iterator[Tenant]:
     tenant = new_tenant(outage_server, "outage")
+    yield tenant
+    tenant.client.close()
+
+
+def test_a_database_outage_answers_503_then_recovers_with_nothing_acknowledged_lost(
+    outage: Outage, outage_server: Server, tenant: Tenant
+) -> None:
     load = Load(run="outage", key=tenant.key)
     before = asyncio.run(_send(outage_server, load, CONCURRENT))
     assert [r.status_code for r in before] == [200] * CONCURRENT
@@ -123,14 +129,16 @@ def test_a_database_outage_answers_503_then_recovers_with_nothing_acknowledged_l
     assert outage.reason in health.json()["error"]
 
     _wait_healthy(outage_server)
+    # Ingestion refuses at once for a second after a failed batch (the Retry-After it gave), then
+    # takes records again: a client that retries gets through.
+    _wait_for(lambda: asyncio.run(_send(outage_server, load, 1))[0].status_code == 200)
     after = asyncio.run(_send(outage_server, load, CONCURRENT))
     assert [r.status_code for r in after] == [200] * CONCURRENT
     assert tenant.client.get(f"/v1/request/{stored_id}").status_code == 200
     check = asyncio.run(check_stored(outage_server.database_url, tenant.org_id(), load))
-    assert len(load.acknowledged) == 2 * CONCURRENT
+    assert len(load.acknowledged) == 2 * CONCURRENT + 1
     assert check.acknowledged_lost == []
     assert check.problems == []
-    tenant.client.close()
 
 
 def test_a_gateway_call_answered_while_sqlite_is_locked_is_logged_after_the_lock_is_released(
@@ -138,8 +146,8 @@ def test_a_gateway_call_answered_while_sqlite_is_locked_is_logged_after_the_lock
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'locked.db'}"
     server = start_server(database_url, tmp_path / "server.log", "--openai-base-url", f"{fake_upstream}/v1")
+    tenant = new_tenant(server, "gateway-retry")
     try:
-        tenant = new_tenant(server, "gateway-retry")
         load = Load(run="retry", key=tenant.key)
         with holding_sqlite_lock(database_url.split(":///", 1)[1]):
             answered = asyncio.run(_send(server, load, 3, via_gateway=True))
@@ -151,8 +159,8 @@ def test_a_gateway_call_answered_while_sqlite_is_locked_is_logged_after_the_lock
         check = asyncio.run(check_stored(database_url, tenant.org_id(), load))
         assert check.gateway_missing == []
         assert check.problems == []
-        tenant.client.close()
     finally:
+        tenant.client.close()
         stop_server(server)
 
 
