@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -81,15 +82,17 @@ class TestKeys:
 
 
 @pytest.fixture
-def quiet_server(database_url: str, fake_upstream: str, tmp_path: Path) -> Server:
+def quiet_server(database_url: str, fake_upstream: str, tmp_path: Path) -> Iterator[Server]:
     """A server of its own at the default log level, its output unbuffered into one file."""
-    return start_server(
+    running = start_server(
         database_url,
         tmp_path / "server.log",
         "--openai-base-url",
         f"{fake_upstream}/v1",
         env={"PYTHONUNBUFFERED": "1", "HELIOGRAPH_LOG_LEVEL": "info"},
     )
+    yield running
+    stop_server(running)  # again, if the test stopped before it did
 
 
 def test_keys_and_bodies_never_appear_in_the_server_log(quiet_server: Server) -> None:
