@@ -102,7 +102,9 @@ def request_order(sort: RequestSort) -> list[sa.ColumnElement[Any]]:
         )
     else:
         column = _REQUEST_SORT_COLUMNS[sort.key]
-    primary = (column.asc() if sort.direction == "asc" else column.desc()).nulls_last()
+    ordered = column.asc() if sort.direction == "asc" else column.desc()
+    # NULLS LAST only where a NULL can be: PostgreSQL orders by an index only in its own NULLS order.
+    primary = ordered if getattr(column, "nullable", True) is False else ordered.nulls_last()
     return [primary, requests.c.created_at_ms.desc(), requests.c.request_id.desc()]
 
 
