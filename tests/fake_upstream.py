@@ -10,6 +10,7 @@ chunks, so a test can tell that the first chunk arrived before the last was sent
 from __future__ import annotations
 
 import asyncio
+import collections
 import gzip
 import json
 import os
@@ -28,7 +29,9 @@ from starlette.routing import Route
 PAUSE_S = float(os.environ.get("FAKE_UPSTREAM_PAUSE_S", "0.2"))  # 0 for benchmarks
 WORDS = ["Hello", " from", " the", " fake", " upstream"]
 PROMPT_TOKENS, COMPLETION_TOKENS = 11, len(WORDS)
-SENT: list[dict[str, Any]] = []  # what the upstream received: headers and body, newest last
+# What the upstream received (headers and body, newest last): the latest calls only, so that a benchmark's
+# hundreds of thousands of calls neither grow the fake's memory nor slow its garbage collections.
+SENT: collections.deque[dict[str, Any]] = collections.deque(maxlen=10_000)
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
