@@ -197,6 +197,7 @@ def parse_args() -> argparse.Namespace:
     add_seed_arguments(parser)
     parser.add_argument("--calls", type=int, default=100, help="measured calls per query (default 100)")
     parser.add_argument("--max-seconds", type=float, default=120, help="time cap per query (default 120)")
+    parser.add_argument("--only", default="", help="measure only the queries whose label contains this")
     return parse_seed_args(parser)
 
 
@@ -214,7 +215,7 @@ def main() -> None:
             base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
         ) as client,
     ):
-        for query in queries(args):
+        for query in (q for q in queries(args) if args.only in q.label):
             timed, healthz = measure(client, query, args)
             q, h = Latency.of(timed), Latency.of(healthz)
             rows.append(

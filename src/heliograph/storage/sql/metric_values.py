@@ -8,35 +8,64 @@ all in the caller's transaction, so they see one snapshot.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from heliograph.domain.metrics import OrderedValues
 
-__all__ = ["ColumnValues"]
+__all__ = ["ColumnValues", "column_values"]
 
 Condition = sa.ColumnElement[bool]
+
+
+def column_values(
+    conn: sa.Connection, table: sa.Table, conditions: list[Condition], values: Sequence[sa.ColumnElement[Any]]
+) -> list[ColumnValues]:
+    """ColumnValues of each expression over the same rows; one statement reads all their counts and sums
+    (one pass over the rows instead of one per expression)."""
+    totals: list[int] = []
+
+    def read_totals(index: int) -> tuple[int, int]:
+        if not totals:
+            stmt = sa.select(sa.func.count(), *(sa.func.coalesce(sa.func.sum(v), 0) for v in values))
+            totals.extend(int(n) for n in conn.execute(stmt.select_from(table).where(*conditions)).one())
+        return totals[0], totals[1 + index]
+
+    return [
+        ColumnValues(conn, table, value, conditions, totals=functools.partial(read_totals, index))
+        for index, value in enumerate(values)
+    ]
 
 
 class ColumnValues(OrderedValues):
     """The values of `value` on the rows of `table` where every condition holds."""
 
     def __init__(
-        self, conn: sa.Connection, table: sa.Table, value: sa.ColumnElement[Any], conditions: list[Condition]
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        value: sa.ColumnElement[Any],
+        conditions: list[Condition],
+        *,
+        totals: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self._conn = conn
         self._table = table
         self._value = value
         self._conditions = conditions
+        self._totals = totals
 
     def _select(self, *columns: sa.ColumnElement[Any], where: Condition | None = None) -> sa.Select[Any]:
         conditions = self._conditions if where is None else [*self._conditions, where]
         return sa.select(*columns).select_from(self._table).where(*conditions)
 
     def count_and_total(self) -> tuple[int, int]:
+        if self._totals is not None:
+            return self._totals()
         stmt = self._select(sa.func.count(), sa.func.coalesce(sa.func.sum(self._value), 0))
         count, total = self._conn.execute(stmt).one()
         return int(count), int(total)

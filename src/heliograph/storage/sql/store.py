@@ -37,7 +37,7 @@ from heliograph.storage.base import (
 )
 from heliograph.storage.sql.dialect import insert
 from heliograph.storage.sql.engine import Engines, create_engines
-from heliograph.storage.sql.metric_values import ColumnValues
+from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.reads import load_requests, load_sessions
 from heliograph.storage.sql.schema import (
     api_keys,
@@ -386,16 +386,13 @@ class SqlStore:
         conditions = session_conditions(org_id, query)
 
         def work(conn: sa.Connection) -> SessionMetrics:
-            def values(value: sa.ColumnElement[int]) -> ColumnValues:
-                return ColumnValues(conn, sessions, value, conditions)
-
-            return session_metrics(
-                values(sessions.c.request_count),
-                values(session_duration_ms),
-                values(sessions.c.cost_nano_usd),
-                fraction=fraction,
-                interquartile=interquartile,
+            counts, durations, costs = column_values(
+                conn,
+                sessions,
+                conditions,
+                [sessions.c.request_count, session_duration_ms, sessions.c.cost_nano_usd],
             )
+            return session_metrics(counts, durations, costs, fraction=fraction, interquartile=interquartile)
 
         async with self._read() as conn:
             if self._dialect == "postgresql":  # one snapshot for the dozen statements
