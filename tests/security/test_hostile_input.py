@@ -260,10 +260,10 @@ def test_a_session_id_of_100k_characters_in_the_path_is_refused(
 ) -> None:
     before = snapshot(alice)
     answer = _send_raw(alice, method, f"/v1/session/{'s' * 100_000}{suffix}", b"", body)
-    status = int(answer.split(b" ", 2)[1])
-    assert status in (400, 414), answer[:300]
-    if status == 400:
-        assert b'"error":"Invalid session ID format"' in answer or b"Bad Request" in answer
+    # uvicorn refuses a request line this long before the app sees it; were it let through, the app
+    # would answer the envelope.
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b"Invalid HTTP request received." in answer or b'"error":"Invalid session ID format"' in answer
     assert snapshot(alice) == before
     assert httpx.get(f"{alice.server.base_url}/healthz", timeout=10).status_code == 200
 
