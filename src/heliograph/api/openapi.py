@@ -102,6 +102,32 @@ def filter_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+_SECURITY_SCHEMES = {
+    "ApiKey": {"type": "http", "scheme": "bearer", "description": "A Heliograph API key"},
+    "HeliconeAuth": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Helicone-Auth",
+        "description": "`Bearer <Heliograph API key>`; the Authorization header goes to the upstream",
+    },
+}
+
+
+def _declare_security(schema: dict[str, Any]) -> None:
+    """Every operation that can answer 401 takes a key: the gateway's in Helicone-Auth, the rest as Bearer."""
+    schema["components"]["securitySchemes"] = _SECURITY_SCHEMES
+    for path, item in schema["paths"].items():
+        # New dicts, so the path tables of the plain-ASGI endpoints are left as they are.
+        schema["paths"][path] = {method: _secured(operation) for method, operation in item.items()}
+
+
+def _secured(operation: dict[str, Any]) -> dict[str, Any]:
+    if "401" not in operation.get("responses", {}):
+        return operation
+    scheme = "HeliconeAuth" if "gateway" in operation.get("tags", []) else "ApiKey"
+    return {**operation, "security": [{scheme: []}]}
+
+
 def install_openapi(app: FastAPI) -> None:
     """Serve an OpenAPI document that also describes the endpoints served ahead of the router, the
     async-log body, errors and filters."""
@@ -116,6 +142,7 @@ def install_openapi(app: FastAPI) -> None:
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body
             components.update(filter_schemas())
+            _declare_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
