@@ -80,7 +80,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     # Added last is outermost: the size limit guards the async-log and gateway endpoints, which answer
-    # ahead of the router (see api.routes.ingest and api.routes.gateway).
+    # ahead of the router (see api.routes.ingest and api.routes.gateway); the async log owns
+    # /anthropic/v1/log, so it sits outside the gateway.
     app.add_middleware(GatewayEndpoints)
     app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -21,14 +21,11 @@ from heliograph.api.errors import ERROR_RESPONSES, error_response
 from heliograph.errors import HeliographError
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Route, Upstreams
-from heliograph.ingest.asynclog import PROVIDERS
 
 __all__ = ["OPENAPI_PATHS", "GatewayEndpoints"]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _ALLOW = {"Allow": ", ".join(METHODS)}
-# `POST /anthropic/v1/log` is the async-log endpoint's, not a call to forward to Anthropic.
-_ASYNC_LOG_PATHS = frozenset(f"/{prefix}/v1/log" for prefix in PROVIDERS)
 
 # Where each prefix goes: the upstream route for (headers, path after the prefix, query).
 _Router = Callable[[Upstreams, list[tuple[str, str]], str, str], Route]
@@ -56,7 +53,7 @@ _ROUTERS: tuple[tuple[str, _Router], ...] = (
 class GatewayEndpoints:
     """ASGI middleware: proxies the gateway's paths itself and passes everything else on.
 
-    It must sit inside the body size limit. `POST /anthropic/v1/log` is left to the async-log endpoint.
+    It must sit inside the body size limit and the async-log endpoints, which own `/anthropic/v1/log`.
     The gateway and the store come from `app.state`.
     """
 
@@ -65,7 +62,7 @@ class GatewayEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"] if scope["type"] == "http" else ""
-        if path and not (path in _ASYNC_LOG_PATHS and scope["method"] == "POST"):
+        if path:
             for prefix, router in _ROUTERS:
                 if path.startswith(prefix):
                     try:
@@ -105,7 +102,6 @@ def _rest_of_path(scope: Scope, prefix: str) -> str:
 
 
 def _operations(name: str, summary: str, description: str) -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Envelope_NoneType_"}
     return {
         method.lower(): {
             "tags": ["gateway"],
@@ -125,13 +121,7 @@ def _operations(name: str, summary: str, description: str) -> dict[str, Any]:
                     "description": "Successful Response",
                     "content": {"application/json": {"schema": {}}},
                 },
-                **{
-                    str(status): {
-                        "description": answer["description"],
-                        "content": {"application/json": {"schema": error}},
-                    }
-                    for status, answer in ERROR_RESPONSES.items()
-                },
+                **{str(status): answer for status, answer in ERROR_RESPONSES.items()},
             },
         }
         for method in METHODS

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from heliograph.api.asgi import decoded_headers, header, read_body
@@ -26,9 +27,10 @@ _OK_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-lengt
 
 
 class AsyncLogEndpoints:
-    """ASGI middleware: answers `POST /<provider>/v1/log` itself and passes everything else on.
+    """ASGI middleware: answers `/<provider>/v1/log` itself (405 but for POST) and passes everything else on.
 
-    It must sit inside the body size limit; the store, pipeline and prices come from `app.state`.
+    It must sit inside the body size limit and outside the gateway's middleware, so that
+    `/anthropic/v1/log` is the async log's; the store, pipeline and prices come from `app.state`.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -36,8 +38,14 @@ class AsyncLogEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         provider = _PROVIDER_OF_PATH.get(scope["path"]) if scope["type"] == "http" else None
-        if provider is None or scope["method"] != "POST":
+        if provider is None:
             await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            response = JSONResponse(
+                {"data": None, "error": "Method Not Allowed"}, 405, headers={"Allow": "POST"}
+            )
+            await response(scope, receive, send)
             return
         try:
             await self._log(scope, receive, send, provider)
@@ -71,7 +79,6 @@ class AsyncLogEndpoints:
 
 
 def _operation(prefix: str, provider: str) -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Envelope_NoneType_"}
     return {
         "post": {
             "tags": ["ingestion"],
@@ -96,13 +103,7 @@ def _operation(prefix: str, provider: str) -> dict[str, Any]:
                     },
                     "content": {"text/plain": {"schema": {"type": "string"}, "example": "ok"}},
                 },
-                **{
-                    str(status): {
-                        "description": ERROR_RESPONSES[status]["description"],
-                        "content": {"application/json": {"schema": error}},
-                    }
-                    for status in (400, 401, 413, 503)
-                },
+                **{str(status): ERROR_RESPONSES[status] for status in (400, 401, 413, 503)},
             },
         }
     }
