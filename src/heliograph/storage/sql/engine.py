@@ -9,6 +9,8 @@ WAL, never block the writer. PostgreSQL uses one async engine for everything.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +64,7 @@ class Engines:
     writer: AsyncEngine
     sync_writer: sa.Engine | None = None
     sqlite_lookup: sqlite3.Connection | None = None
+    write_lock: ProcessWriteLock | None = None
 
     async def dispose(self) -> None:
         await self.reader.dispose()
@@ -71,6 +74,31 @@ class Engines:
             self.sync_writer.dispose()
         if self.sqlite_lookup is not None:
             self.sqlite_lookup.close()
+        if self.write_lock is not None:
+            self.write_lock.close()
+
+
+class ProcessWriteLock:
+    """An exclusive lock on a file beside the database, held around each write transaction.
+
+    With `serve --workers N` the writer threads of N processes want SQLite's one write lock. Waiting in
+    SQLite's busy handler means sleeping in steps that grow to 100 ms, so a batch could wait long after
+    the lock was free; a waiter on this lock is woken by the kernel the moment it is released. Other
+    writers (the CLI) do not take it and still meet the busy timeout. A dead process's lock is released
+    with its descriptors.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def async_url(url: str) -> str:
@@ -89,14 +117,22 @@ def create_engines(url: str) -> Engines:
     dialect = dialect_of(url)
     if dialect == "sqlite":
         path = url.split(":///", 1)[1]
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = _sqlite_engine(url, pool_size=1, begin="BEGIN IMMEDIATE")
         reader = _sqlite_engine(url, pool_size=SQLITE_READER_POOL_SIZE, begin="BEGIN")
         sync_writer = _sqlite_sync_engine(url, begin="BEGIN IMMEDIATE")
         lookup = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         _apply_pragmas(lookup)
-        return Engines(dialect, reader=reader, writer=writer, sync_writer=sync_writer, sqlite_lookup=lookup)
+        return Engines(
+            dialect,
+            reader=reader,
+            writer=writer,
+            sync_writer=sync_writer,
+            sqlite_lookup=lookup,
+            write_lock=ProcessWriteLock(Path(f"{path}.write-lock")) if on_disk else None,
+        )
     engine = create_async_engine(
         async_url(url),
         pool_size=POSTGRES_POOL_SIZE,

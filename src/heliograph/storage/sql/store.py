@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -102,9 +102,10 @@ class SqlStore:
         sync_writer = self._engines.sync_writer
         with _unavailable_on_fault():
             if sync_writer is not None and self._writer_thread is not None:
+                turn = self._engines.write_lock or nullcontext()
 
                 def in_transaction() -> T:
-                    with sync_writer.begin() as conn:
+                    with turn, sync_writer.begin() as conn:
                         return work(conn)
 
                 return await asyncio.get_running_loop().run_in_executor(self._writer_thread, in_transaction)
