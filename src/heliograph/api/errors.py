@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from heliograph.errors import HeliographError, Unavailable
 
-__all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers", "method_not_allowed"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
@@ -45,6 +46,11 @@ def error_response(exc: HeliographError) -> JSONResponse:
     """The envelope for a domain error, with `Retry-After` when retrying can help."""
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, Unavailable) else None
     return _envelope(exc.status_code, exc.message, headers)
+
+
+def method_not_allowed(allowed: Iterable[str]) -> JSONResponse:
+    """The 405 envelope, with every method the path serves in `Allow`."""
+    return _envelope(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
-from heliograph.api.errors import ERROR_RESPONSES, error_response
+from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
 from heliograph.errors import HeliographError
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Route, Upstreams
@@ -25,7 +24,6 @@ from heliograph.gateway.upstream import Route, Upstreams
 __all__ = ["OPENAPI_PATHS", "GatewayEndpoints"]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_ALLOW = {"Allow": ", ".join(METHODS)}
 
 # Where each prefix goes: the upstream route for (headers, path after the prefix, query).
 _Router = Callable[[Upstreams, list[tuple[str, str]], str, str], Route]
@@ -74,8 +72,7 @@ class GatewayEndpoints:
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send, prefix: str, router: _Router) -> None:
         if scope["method"] not in METHODS:
-            response = JSONResponse({"data": None, "error": "Method Not Allowed"}, 405, headers=_ALLOW)
-            await response(scope, receive, send)
+            await method_not_allowed(METHODS)(scope, receive, send)
             return
         state = scope["app"].state
         headers = decoded_headers(scope)

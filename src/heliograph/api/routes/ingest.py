@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
-from heliograph.api.errors import ERROR_RESPONSES, error_response
+from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
 from heliograph.errors import HeliographError
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
@@ -42,10 +41,7 @@ class AsyncLogEndpoints:
             await self.app(scope, receive, send)
             return
         if scope["method"] != "POST":
-            response = JSONResponse(
-                {"data": None, "error": "Method Not Allowed"}, 405, headers={"Allow": "POST"}
-            )
-            await response(scope, receive, send)
+            await method_not_allowed(["POST"])(scope, receive, send)
             return
         try:
             await self._log(scope, receive, send, provider)
