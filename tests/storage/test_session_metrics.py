@@ -1,5 +1,6 @@
 """The store's session metrics, answered by indexed queries, equal the distributions of the same values
-computed in memory, on each database, with and without a filter (ties and lone values included)."""
+computed in memory, on each database, with and without a filter (ties and lone values included).
+PostgreSQL fetches the values sorted up to a limit and walks its indexes beyond it: both are tested."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import asyncio
 import random
 import uuid
 
+import pytest
+
 from heliograph.domain.metrics import PERCENTILES, SessionMetrics, SortedValues, session_metrics
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, RequestRecord
 from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage.sql import metric_values
 from heliograph.storage.sql.store import SqlStore
 
 SESSIONS = 150
@@ -99,5 +103,9 @@ async def _compare(url: str) -> int:
         await store.close()
 
 
-def test_store_metrics_equal_the_in_memory_distributions(empty_database_url: str) -> None:
+@pytest.mark.parametrize("in_memory_limit", [metric_values.IN_MEMORY_LIMIT, 0], ids=["fetched", "walked"])
+def test_store_metrics_equal_the_in_memory_distributions(
+    empty_database_url: str, in_memory_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metric_values, "IN_MEMORY_LIMIT", in_memory_limit)
     assert asyncio.run(_compare(empty_database_url)) == len(PERCENTILES) * 2 * 3
