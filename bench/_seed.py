@@ -41,7 +41,7 @@ from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.schema import organizations, requests
 from heliograph.storage.sql.store import SqlStore
 
-SEED_VERSION = 3  # bump when the seeded data changes shape, to invalidate caches
+SEED_VERSION = 4  # bump when the seeded data changes shape, to invalidate caches
 SESSION_NAMESPACE = uuid.UUID("5d1c0a3e-7c43-4f0e-9a57-1b2f3c4d5e6f")
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z; sessions spread over the 30 days after it
 SPREAD_MS = 30 * 24 * 3600 * 1000

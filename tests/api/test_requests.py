@@ -53,6 +53,26 @@ class TestSetProperty:
         properties = cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["properties"]
         assert properties["Reviewed-By"] == "second"
 
+    def test_session_queries_find_the_session_by_the_property_set_last(self, cast: Cast) -> None:
+        session = f"set-later-{uuid.uuid4()}"
+        cast.alice.log(headers=session_headers(session, "/a"))
+        second = cast.alice.log(headers=session_headers(session, "/b"))
+
+        def sessions_with(value: str) -> list[str]:
+            leaf = {"request_response_rmt": {"properties": {"reviewed-by": {"equals": value}}}}
+            window = {"startTimeUnixMs": 0, "endTimeUnixMs": 4_102_444_800_000}
+            body = {"search": "", "timeFilter": window, "timezoneDifference": 0, "filter": leaf, "limit": 10}
+            response = cast.alice.client.post("/v1/session/query", json=body)
+            assert response.status_code == 200, response.text
+            rows = response.json()["data"]
+            return [row["session_id"] for row in rows]
+
+        assert sessions_with("ann") == []
+        for value in ("ann", "bo"):
+            body = {"key": "reviewed-by", "value": value}
+            assert cast.alice.client.put(f"/v1/request/{second}/property", json=body).status_code == 201
+        assert (sessions_with("ann"), sessions_with("bo")) == ([], [session])
+
     def test_another_organization_cannot_set_it(self, cast: Cast) -> None:
         request_id = cast.alice.log()
         before = everything_of(cast.alice)

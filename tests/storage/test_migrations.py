@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from heliograph.storage.migrations.apply import _config, upgrade_to_head
 from heliograph.storage.sql.engine import create_engines
-from heliograph.storage.sql.schema import metadata
+from heliograph.storage.sql.schema import metadata, properties, requests
 
 TABLES = {
     "api_keys",
@@ -69,3 +69,40 @@ def test_upgrade_builds_the_declared_schema_and_downgrade_removes_it(empty_datab
     assert drift == []
     assert asyncio.run(_downgrade_to_base(empty_database_url)) == set()
     assert asyncio.run(_tables_and_drift(empty_database_url))[0] == TABLES  # and up again
+
+
+async def _properties_after_upgrade_from_0002(url: str) -> list[tuple[str, str | None]]:
+    """Store two requests (one in a session) with a property each at revision 0002, then upgrade."""
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(lambda sync_conn: command.upgrade(_config(sync_conn), "0002"))
+        async with engines.writer.begin() as conn:
+            for request_id, session_id in (("in-session", "s-1"), ("alone", None)):
+                numbers = {c.name: 0 for c in requests.c if isinstance(c.type, sa.BigInteger | sa.Integer)}
+                row = {**numbers, "org_id": "o", "request_id": request_id, "session_id": session_id}
+                texts = {"provider": "OPENAI", "model": "m", "target_url": "u", "request_body": "{}"}
+                await conn.execute(
+                    sa.insert(requests).values(**row, **texts, response_body="{}", cost_known=True)
+                )
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO properties (org_id, request_id, key, value) VALUES ('o', :id, 'k', 'v')"
+                    ),
+                    {"id": request_id},
+                )
+        await upgrade_to_head(engines.writer)
+        async with engines.reader.connect() as conn:
+            stmt = sa.select(properties.c.request_id, properties.c.session_id).order_by(
+                properties.c.request_id
+            )
+            return [(r.request_id, r.session_id) for r in await conn.execute(stmt)]
+    finally:
+        await engines.dispose()
+
+
+def test_upgrade_gives_stored_properties_their_request_session(empty_database_url: str) -> None:
+    assert asyncio.run(_properties_after_upgrade_from_0002(empty_database_url)) == [
+        ("alone", None),
+        ("in-session", "s-1"),
+    ]

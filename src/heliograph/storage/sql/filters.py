@@ -153,6 +153,18 @@ def _session_has_request(leaf: Leaf) -> Condition:
         if leaf.operator == "equals":
             return sessions.c.feedback == rating
         return sa.or_(sessions.c.feedback.is_(None), sessions.c.feedback != rating)
+    if leaf.field.name in ("properties", "property_key") and leaf.operator not in _NEGATED:
+        # Each property row carries its request's session, so "some request of the session has a
+        # matching property" is one index range per session rather than a probe per request.
+        return (
+            sa.exists()
+            .where(
+                properties.c.org_id == sessions.c.org_id,
+                properties.c.session_id == sessions.c.session_id,
+                *_property_tests(leaf, leaf.operator),
+            )
+            .correlate_except(properties)
+        )
     match_ = request_condition(leaf)
     # Correlate with the outer sessions only, so the probe keeps its own requests even inside a
     # query that joins requests itself (the feedback breakdown).
@@ -187,29 +199,27 @@ def _negatable(operator: str, positive: Callable[[str], Condition]) -> Condition
 
 
 def _exists_property(leaf: Leaf) -> Condition:
-    if leaf.field.name == "property_key":
-        return sa.exists().where(
-            properties.c.org_id == requests.c.org_id,
-            properties.c.request_id == requests.c.request_id,
-            properties.c.key == leaf.value,
-        )
+    """The request has a property that matches (has none that does, for a negative operator)."""
 
     def matching(operator: str) -> Condition:
-        value_test = OPERATOR_SQL[operator](properties.c.value, leaf.value)
-        if operator == "equals":
-            value_test = sa.and_(
-                property_value_prefix(properties.c.value)
-                == property_value_prefix(sa.literal(leaf.value, sa.Text)),
-                value_test,
-            )
         return sa.exists().where(
             properties.c.org_id == requests.c.org_id,
             properties.c.request_id == requests.c.request_id,
-            properties.c.key == leaf.key,
-            value_test,
+            *_property_tests(leaf, operator),
         )
 
     return _negatable(leaf.operator, matching)
+
+
+def _property_tests(leaf: Leaf, operator: str) -> list[Condition]:
+    """The key and value tests of a property leaf, with `operator`, on one `properties` row."""
+    if leaf.field.name == "property_key":
+        return [properties.c.key == leaf.value]
+    value_test = OPERATOR_SQL[operator](properties.c.value, leaf.value)
+    if operator == "equals":
+        prefix = property_value_prefix(sa.literal(leaf.value, sa.Text))
+        value_test = sa.and_(property_value_prefix(properties.c.value) == prefix, value_test)
+    return [properties.c.key == leaf.key, value_test]
 
 
 def _exists_score(key: str | None, operator: str, value: Any) -> Condition:

@@ -257,10 +257,14 @@ class SqlStore:
 
     async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
         def work(conn: sa.Connection) -> bool:
-            if not _request_exists(conn, org_id, request_id):
+            of_request = sa.select(requests.c.session_id).where(
+                requests.c.org_id == org_id, requests.c.request_id == request_id
+            )
+            found = conn.execute(of_request).first()
+            if found is None:
                 return False
             stmt = insert(self._dialect, properties).values(
-                org_id=org_id, request_id=request_id, key=key, value=value
+                org_id=org_id, request_id=request_id, session_id=found.session_id, key=key, value=value
             )
             conn.execute(
                 stmt.on_conflict_do_update(
