@@ -55,7 +55,7 @@ from heliograph.storage.sql.selects import (
     session_conditions,
     session_order,
 )
-from heliograph.storage.sql.writes import insert_batch, place_feedback
+from heliograph.storage.sql.writes import insert_batch, rate_session
 
 __all__ = ["SqlStore"]
 
@@ -299,30 +299,11 @@ class SqlStore:
     # -- sessions --------------------------------------------------------------------------------
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        def work(conn: sa.Connection) -> str | None:
-            # The UPDATE locks the rollup row, so a concurrent batch cannot move the first request
-            # between reading it here and writing the property below.
-            row = conn.execute(
-                sa.update(sessions)
-                .where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
-                .values(
-                    feedback=None if rating is None else int(rating),
-                    feedback_at_ms=None if rating is None else _now_ms(),
-                )
-                .returning(sessions.c.first_request_id)
-            ).first()
-            if row is None:
-                return None
-            place_feedback(
-                conn,
-                org_id=org_id,
-                session_id=session_id,
-                first_request_id=row.first_request_id,
-                rating=rating,
+        return await self._write(
+            lambda conn: rate_session(
+                conn, org_id=org_id, session_id=session_id, rating=rating, now_ms=_now_ms()
             )
-            return str(row.first_request_id)
-
-        return await self._write(work)
+        )
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
