@@ -337,12 +337,14 @@ async def seed(url: str, args: argparse.Namespace) -> float:
 async def _gather_statistics(store: SqlStore) -> None:
     """What a database left running would have by now: PostgreSQL's autovacuum (VACUUM ANALYZE: planner
     statistics and the visibility map of index-only scans; it is off on some servers, this machine's
-    among them) and, on SQLite, the statistics that migration 0002 gathers when it upgrades a store."""
+    among them) and, on SQLite, what `heliograph serve` refreshes at start and every hour."""
     engine = store.engines.writer
-    statement = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    if engine.dialect.name != "postgresql":
+        await store.refresh_statistics()
+        return
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.exec_driver_sql(statement)
+        await conn.exec_driver_sql("VACUUM ANALYZE")
 
 
 def redact(url: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +21,7 @@ from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.domain.pricing import PriceTable
+from heliograph.errors import Unavailable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.ingest.pipeline import IngestPipeline
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 # Allocations between collections of the young generation (Python's default is 700). Reference counting
 # frees what a request allocates; the collector only looks for cycles, so it can run far less often.
 GC_YOUNG_THRESHOLD = 10_000
+# How often the planner's statistics are refreshed as the store grows (see SqlStore.refresh_statistics).
+STATISTICS_REFRESH_S = 3600.0
 
 
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
@@ -64,10 +69,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         )
         app.state.dashboard_signer = CookieSigner(dashboard_secret(settings))
         pipeline.start()
+        statistics = asyncio.create_task(_refresh_statistics(store), name="heliograph-statistics")
         _freeze_startup_heap()
         try:
             yield
         finally:
+            statistics.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await statistics
             # Gateway records still being written go first, then every queued batch, then the pool.
             await proxy.close()
             await pipeline.stop()
@@ -91,6 +100,16 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         app.include_router(router)
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
+
+
+async def _refresh_statistics(store: SqlStore) -> None:
+    """Refresh the planner's statistics now, then every STATISTICS_REFRESH_S, for as long as the app runs."""
+    while True:
+        try:
+            await store.refresh_statistics()
+        except Unavailable as exc:  # retried at the next turn; queries stay correct, only slower
+            log.warning("planner statistics not refreshed: %s", exc)
+        await asyncio.sleep(STATISTICS_REFRESH_S)
 
 
 def _freeze_startup_heap() -> None:

@@ -1,8 +1,11 @@
-"""`heliograph serve --ready-key`: what `make run` starts, end to end."""
+"""`heliograph serve`: what `make run` starts, end to end."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -53,3 +56,29 @@ def test_serve_with_two_workers_stores_every_call_and_shares_sign_ins(
         tenant.client.close()
         stop_server(server)
     assert server.process.returncode == 0
+
+
+def test_serve_gathers_sqlite_planner_statistics_for_a_store_that_has_none(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/heliograph.db"
+    server = start_server(url, tmp_path / "server.log")
+    tenant = new_tenant(server, "acme")
+    try:
+        for i in range(30):
+            tenant.log(headers=session_headers(f"s-{i}"))
+    finally:
+        tenant.client.close()
+        stop_server(server)
+    with closing(sqlite3.connect(tmp_path / "heliograph.db")) as db:
+        db.execute("DELETE FROM sqlite_stat1")  # as a store that grew from empty has: no statistics
+        db.commit()
+        server = start_server(url, tmp_path / "server.log")
+        try:
+            deadline = time.monotonic() + 10
+            while not (rows := db.execute(_SESSION_STATISTICS).fetchall()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop_server(server)
+    assert rows and all(stat.startswith("30 ") for (stat,) in rows)  # 30 sessions, per index
+
+
+_SESSION_STATISTICS = "SELECT stat FROM sqlite_stat1 WHERE tbl = 'sessions'"

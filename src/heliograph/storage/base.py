@@ -108,6 +108,9 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    async def refresh_statistics(self) -> None:
+        """Bring the query planner's statistics up to date where the database does not do it itself."""
+
     # Organizations and keys
     async def ensure_org(self, *, name: str) -> str:
         """The id of the organization called `name`, created if missing."""

@@ -141,6 +141,14 @@ class SqlStore:
             # while another process holds it.
             await self._write(lambda _conn: None)
 
+    async def refresh_statistics(self) -> None:
+        """SQLite: ANALYZE the session rollup (0.08 s at 100,000 sessions). Without statistics SQLite
+        guesses that `org_id = ?` selects a few rows and answers an organization's totals by walking an
+        index and reading each session at random, 2-10x slower than scanning the table. PostgreSQL's
+        autovacuum analyzes by itself."""
+        if self._writer_thread is not None:
+            await self._write(lambda conn: conn.exec_driver_sql("ANALYZE sessions"))
+
     async def close(self) -> None:
         if self._writer_thread is not None:
             self._writer_thread.shutdown(wait=True)

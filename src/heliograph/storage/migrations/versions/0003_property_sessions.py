@@ -37,7 +37,8 @@ def upgrade() -> None:
         ["org_id", "session_id", "key", sa.text("substr(value, 1, 128)")],
         unique=False,
     )
-    op.execute("ANALYZE properties")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ANALYZE properties")  # statistics of the new index's value-prefix expression
 
 
 def downgrade() -> None:
