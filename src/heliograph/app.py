@@ -26,6 +26,7 @@ from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.ingest.pipeline import IngestPipeline
 from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
 from heliograph.storage.sql.store import SqlStore
 
 __all__ = ["ROUTERS", "create_app", "create_worker_app"]
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 # Allocations between collections of the young generation (Python's default is 700). Reference counting
 # frees what a request allocates; the collector only looks for cycles, so it can run far less often.
 GC_YOUNG_THRESHOLD = 10_000
-# How often the planner's statistics are refreshed as the store grows (see SqlStore.refresh_statistics).
-STATISTICS_REFRESH_S = 3600.0
+# How often the planner's statistics are refreshed as the store grows (see SqlStore.refresh_statistics);
+# SQLite readers load them when they connect, and reconnect as often (SQLITE_READER_RECYCLE_S).
+STATISTICS_REFRESH_S = SQLITE_READER_RECYCLE_S
 
 
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
@@ -68,6 +70,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             proxy,
         )
         app.state.dashboard_signer = CookieSigner(dashboard_secret(settings))
+        # Before any reader connects: a SQLite connection plans with the statistics it loaded first.
+        await _refresh_statistics_once(store)
         pipeline.start()
         statistics = asyncio.create_task(_refresh_statistics(store), name="heliograph-statistics")
         _freeze_startup_heap()
@@ -103,13 +107,17 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
 
 
 async def _refresh_statistics(store: SqlStore) -> None:
-    """Refresh the planner's statistics now, then every STATISTICS_REFRESH_S, for as long as the app runs."""
+    """Refresh the planner's statistics every STATISTICS_REFRESH_S for as long as the app runs."""
     while True:
-        try:
-            await store.refresh_statistics()
-        except Unavailable as exc:  # retried at the next turn; queries stay correct, only slower
-            log.warning("planner statistics not refreshed: %s", exc)
         await asyncio.sleep(STATISTICS_REFRESH_S)
+        await _refresh_statistics_once(store)
+
+
+async def _refresh_statistics_once(store: SqlStore) -> None:
+    try:
+        await store.refresh_statistics()
+    except Unavailable as exc:  # retried at the next turn; queries stay correct, only slower
+        log.warning("planner statistics not refreshed: %s", exc)
 
 
 def _freeze_startup_heap() -> None:

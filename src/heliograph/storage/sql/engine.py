@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from heliograph.storage.sql.dialect import Dialect, dialect_of
 
-__all__ = ["Engines", "async_url", "create_engines"]
+__all__ = ["SQLITE_READER_RECYCLE_S", "Engines", "async_url", "create_engines"]
 
 # WAL lets readers run while the writer commits.
 # synchronous=FULL fsyncs the WAL at every commit: an acknowledged write survives power loss, and
@@ -40,6 +40,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
 )
 SQLITE_READER_POOL_SIZE = 4
+# A SQLite connection plans with the statistics (sqlite_stat1) it loaded when it connected, so reader
+# connections are replaced this often to pick up the ones the app refreshes as the store grows.
+SQLITE_READER_RECYCLE_S = 3600.0
 POSTGRES_POOL_SIZE = 10
 # Bounds on every wait for PostgreSQL, so an unreachable server (refused, or silently dropping packets)
 # turns into a 503 within seconds instead of a hung request: the TCP connect plus start-up, and each
@@ -121,7 +124,9 @@ def create_engines(url: str) -> Engines:
         if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = _sqlite_engine(url, pool_size=1, begin="BEGIN IMMEDIATE")
-        reader = _sqlite_engine(url, pool_size=SQLITE_READER_POOL_SIZE, begin="BEGIN")
+        reader = _sqlite_engine(
+            url, pool_size=SQLITE_READER_POOL_SIZE, begin="BEGIN", recycle_s=SQLITE_READER_RECYCLE_S
+        )
         sync_writer = _sqlite_sync_engine(url, begin="BEGIN IMMEDIATE")
         lookup = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         _apply_pragmas(lookup)
@@ -150,8 +155,8 @@ def create_engines(url: str) -> Engines:
     return Engines(dialect, reader=engine, writer=engine)
 
 
-def _sqlite_engine(url: str, *, pool_size: int, begin: str) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=0)
+def _sqlite_engine(url: str, *, pool_size: int, begin: str, recycle_s: float = -1) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=0, pool_recycle=recycle_s)
     _configure_sqlite(engine.sync_engine, begin=begin)
     return engine
 
