@@ -265,10 +265,7 @@ class SqlStore:
 
     async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
         def work(conn: sa.Connection) -> bool:
-            of_request = sa.select(requests.c.session_id).where(
-                requests.c.org_id == org_id, requests.c.request_id == request_id
-            )
-            found = conn.execute(of_request).first()
+            found = _stored_request(conn, org_id, request_id)
             if found is None:
                 return False
             stmt = insert(self._dialect, properties).values(
@@ -286,7 +283,7 @@ class SqlStore:
 
     async def set_request_scores(self, *, org_id: str, request_id: str, values: Mapping[str, int]) -> bool:
         def work(conn: sa.Connection) -> bool:
-            if not _request_exists(conn, org_id, request_id):
+            if _stored_request(conn, org_id, request_id) is None:
                 return False
             if values:
                 stmt = insert(self._dialect, scores)
@@ -511,8 +508,9 @@ def _org_of_key(key_hash: str) -> sa.Select[tuple[str]]:
     )
 
 
-def _request_exists(conn: sa.Connection, org_id: str, request_id: str) -> bool:
-    stmt = sa.select(requests.c.request_id).where(
+def _stored_request(conn: sa.Connection, org_id: str, request_id: str) -> sa.Row[tuple[str | None]] | None:
+    """The stored request's session id (in a row, so a request outside sessions is found too), or None."""
+    stmt = sa.select(requests.c.session_id).where(
         requests.c.org_id == org_id, requests.c.request_id == request_id
     )
-    return conn.execute(stmt).first() is not None
+    return conn.execute(stmt).first()
