@@ -21,13 +21,13 @@ from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.domain.pricing import PriceTable
+from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.ingest.pipeline import IngestPipeline
-from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage import open_store
 from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
-from heliograph.storage.sql.store import SqlStore
 
 __all__ = ["ROUTERS", "create_app", "create_worker_app"]
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # Allocations between collections of the young generation (Python's default is 700). Reference counting
 # frees what a request allocates; the collector only looks for cycles, so it can run far less often.
 GC_YOUNG_THRESHOLD = 10_000
-# How often the planner's statistics are refreshed as the store grows (see SqlStore.refresh_statistics);
+# How often the planner's statistics are refreshed as the store grows (see Store.refresh_statistics);
 # SQLite readers load them when they connect, and reconnect as often (SQLITE_READER_RECYCLE_S).
 STATISTICS_REFRESH_S = SQLITE_READER_RECYCLE_S
 
@@ -47,9 +47,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore.from_url(settings.database_url)
+        store = open_store(settings.database_url)
         if migrate:
-            await upgrade_to_head(store.engines.writer)
+            await store.migrate()
         pipeline = IngestPipeline(
             store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
         )
@@ -106,14 +106,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     return app
 
 
-async def _refresh_statistics(store: SqlStore) -> None:
+async def _refresh_statistics(store: Store) -> None:
     """Refresh the planner's statistics every STATISTICS_REFRESH_S for as long as the app runs."""
     while True:
         await asyncio.sleep(STATISTICS_REFRESH_S)
         await _refresh_statistics_once(store)
 
 
-async def _refresh_statistics_once(store: SqlStore) -> None:
+async def _refresh_statistics_once(store: Store) -> None:
     try:
         await store.refresh_statistics()
     except Unavailable as exc:  # retried at the next turn; queries stay correct, only slower

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from heliograph.storage import CLICKHOUSE_SCHEMES, single_process_only
 
 __all__ = ["DEFAULT_DATABASE_URL", "MIN_SECRET_KEY_CHARS", "Settings"]
 
@@ -20,7 +22,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
-        description="Where data lives: `sqlite:///path/to.db` or `postgresql://user@host:port/db`.",
+        description="Where data lives: `sqlite:///path/to.db`, `postgresql://user@host:port/db`, "
+        "`clickhouse://user:password@host:8123/database` (`clickhouses://` for TLS) or `chdb:///abs/dir`.",
     )
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8585, ge=1, le=65535, description="Port the server listens on.")
@@ -74,13 +77,31 @@ class Settings(BaseSettings):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(
-            ("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgresql+asyncpg:", "postgres:")
+            (
+                "sqlite:",
+                "sqlite+aiosqlite:",
+                "postgresql:",
+                "postgresql+asyncpg:",
+                "postgres:",
+                *CLICKHOUSE_SCHEMES,
+            )
         ):
             raise ValueError(
-                "HELIOGRAPH_DATABASE_URL must start with sqlite:/// or postgresql:// "
-                f"(got {value.split(':', 1)[0]!r})"
+                "HELIOGRAPH_DATABASE_URL must start with sqlite:///, postgresql://, clickhouse://, "
+                f"clickhouses:// or chdb:/// (got {value.split(':', 1)[0]!r})"
             )
+        if value.startswith("chdb:") and not value.startswith("chdb:///"):
+            raise ValueError("a chdb URL names an absolute directory: chdb:///absolute/path")
         return value
+
+    @model_validator(mode="after")
+    def _one_process_for_chdb(self) -> Settings:
+        if self.workers > 1 and single_process_only(self.database_url):
+            raise ValueError(
+                "embedded ClickHouse (chdb://) opens its directory from one process only: use --workers 1, "
+                "or a ClickHouse server (clickhouse://) for several processes"
+            )
+        return self
 
     @field_validator("openai_base_url", "anthropic_base_url")
     @classmethod

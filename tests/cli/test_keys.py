@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
@@ -68,7 +69,21 @@ class TestConfiguration:
     def test_an_unsupported_database_url_is_a_clear_error(self) -> None:
         result = runner.invoke(app, ["migrate", "--database-url", "mysql://localhost/x"])
         assert result.exit_code == 2
-        assert "HELIOGRAPH_DATABASE_URL must start with sqlite:/// or postgresql://" in result.stderr
+        assert (
+            "HELIOGRAPH_DATABASE_URL must start with sqlite:///, postgresql://, clickhouse://, "
+            "clickhouses:// or chdb:///" in result.stderr
+        )
+
+    def test_chdb_with_several_workers_is_refused_before_anything_starts(self, tmp_path: object) -> None:
+        result = runner.invoke(app, ["serve", "--workers", "2", "--database-url", f"chdb://{tmp_path}/ch"])
+        assert result.exit_code == 2
+        assert "embedded ClickHouse (chdb://) opens its directory from one process only" in result.stderr
+        assert not (Path(str(tmp_path)) / "ch").exists()
+
+    def test_a_relative_chdb_url_is_refused(self) -> None:
+        result = runner.invoke(app, ["migrate", "--database-url", "chdb://relative/dir"])
+        assert result.exit_code == 2
+        assert "chdb:///absolute/path" in result.stderr
 
     def test_migrate_creates_a_fresh_sqlite_database(self, tmp_path: object) -> None:
         url = f"sqlite:///{tmp_path}/new/heliograph.db"

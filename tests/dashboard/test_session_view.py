@@ -10,7 +10,7 @@ from heliograph.dashboard.rendering import render_html
 from heliograph.dashboard.routes.session import PAGE_LIMITS
 from heliograph.dashboard.session_view import MAX_REQUEST_CARDS, MIN_BAR_PERCENT, session_view
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_PATH_KEY, RequestRecord
-from heliograph.storage.base import SessionSummary, StoredRequest
+from heliograph.domain.store import SessionSummary, StoredRequest
 
 START = 1_767_225_600_000
 

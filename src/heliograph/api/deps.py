@@ -12,9 +12,9 @@ from fastapi import Depends, Request
 
 from heliograph.domain.keys import hash_api_key
 from heliograph.domain.pricing import PriceTable
+from heliograph.domain.store import Store
 from heliograph.errors import Unauthorized
 from heliograph.ingest.pipeline import IngestPipeline
-from heliograph.storage.base import Store
 
 __all__ = ["CurrentOrg", "PipelineDep", "PricesDep", "StoreDep", "org_for_bearer"]
 

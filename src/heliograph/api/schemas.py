@@ -17,7 +17,7 @@ from pydantic.config import JsonDict
 from heliograph.domain.requests import SORT_KEYS
 from heliograph.domain.scores import MAX_SCORE, MAX_SCORES
 from heliograph.domain.sessions import PathNode
-from heliograph.storage.base import SessionSummary, StoredRequest
+from heliograph.domain.store import SessionSummary, StoredRequest
 
 __all__ = [
     "AsyncLogCreate",

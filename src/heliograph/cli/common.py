@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from heliograph.config import Settings
-from heliograph.storage.migrations.apply import upgrade_to_head
-from heliograph.storage.sql.store import SqlStore
+from heliograph.domain.store import Store
+from heliograph.storage import open_store as store_for_url
 
 __all__ = ["DatabaseUrlOption", "err", "open_store", "settings_with"]
 
@@ -38,12 +38,12 @@ def settings_with(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def open_store(database_url: str, *, migrate: bool = True) -> AsyncIterator[SqlStore]:
+async def open_store(database_url: str, *, migrate: bool = True) -> AsyncIterator[Store]:
     """A store on `database_url`, with the schema brought up to date unless `migrate` is False."""
-    store = SqlStore.from_url(database_url)
+    store = store_for_url(database_url)
     try:
         if migrate:
-            await upgrade_to_head(store.engines.writer)
+            await store.migrate()
         yield store
     finally:
         await store.close()

@@ -30,8 +30,8 @@ from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_w
 from heliograph.domain import feedback
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
+from heliograph.domain.store import Store
 from heliograph.ingest.asynclog import parse_async_log
-from heliograph.storage.base import Store
 
 __all__ = ["DEFAULT_SESSIONS", "DemoSummary", "demo", "load_demo", "load_demo_into"]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
 from heliograph.domain.keys import generate_api_key, hash_api_key, key_display_prefix
-from heliograph.storage.base import ApiKeyInfo
+from heliograph.domain.store import ApiKeyInfo
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 

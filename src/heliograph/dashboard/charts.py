@@ -13,7 +13,7 @@ from typing import Any
 from heliograph.dashboard.formatting import duration, usd_value
 from heliograph.dashboard.listing import DAY_MS
 from heliograph.domain.metrics import MetricDistribution
-from heliograph.storage.base import SessionActivity
+from heliograph.domain.store import SessionActivity
 
 __all__ = ["activity_chart", "histogram_chart"]
 

@@ -10,7 +10,7 @@ from heliograph.dashboard.session_view import SessionView, session_view
 from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
 from heliograph.domain.metrics import NANO_USD_PER_USD, SortedValues, distribution
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
-from heliograph.storage.base import SessionActivity, SessionSummary, SessionTotals, StoredRequest
+from heliograph.domain.store import SessionActivity, SessionSummary, SessionTotals, StoredRequest
 
 __all__ = ["sample_charts", "sample_comparison", "sample_session", "sample_sessions", "sample_totals"]
 

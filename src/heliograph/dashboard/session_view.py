@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from heliograph.domain.records import SESSION_PATH_KEY
 from heliograph.domain.sessions import PathNode, build_path_tree
-from heliograph.storage.base import SessionSummary, StoredRequest
+from heliograph.domain.store import SessionSummary, StoredRequest
 
 __all__ = [
     "MAX_REQUEST_CARDS",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from heliograph.domain.headers import validate_session_id
+from heliograph.domain.store import Store
 from heliograph.errors import NotFound
-from heliograph.storage.base import Store
 
 __all__ = ["rate_session"]
 

@@ -21,8 +21,8 @@ import logging
 from typing import Final
 
 from heliograph.domain.records import RequestRecord
+from heliograph.domain.store import Store
 from heliograph.errors import StorageFault, Unavailable
-from heliograph.storage.base import Store
 
 __all__ = ["IngestPipeline"]
 

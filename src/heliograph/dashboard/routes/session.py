@@ -19,8 +19,8 @@ from heliograph.dashboard.session_view import (
 )
 from heliograph.domain import feedback
 from heliograph.domain.headers import validate_session_id
+from heliograph.domain.store import SessionSummary, Store
 from heliograph.errors import InvalidInput, NotFound
-from heliograph.storage.base import SessionSummary, Store
 
 router = APIRouter()
 

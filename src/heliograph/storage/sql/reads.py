@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from heliograph.domain.records import RequestRecord
-from heliograph.storage.base import SessionSummary, StoredRequest
+from heliograph.domain.store import SessionSummary, StoredRequest
 from heliograph.storage.sql.schema import properties, scores, session_users
 
 __all__ = ["load_requests", "load_sessions"]

@@ -26,8 +26,7 @@ from heliograph.domain.metrics import SessionMetrics, session_metrics
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
-from heliograph.errors import Unavailable
-from heliograph.storage.base import (
+from heliograph.domain.store import (
     ApiKeyInfo,
     SessionActivity,
     SessionNameSummary,
@@ -35,6 +34,8 @@ from heliograph.storage.base import (
     SessionTotals,
     StoredRequest,
 )
+from heliograph.errors import Unavailable
+from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.dialect import insert
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.metric_values import column_values
@@ -79,7 +80,7 @@ def _now_ms() -> int:
 
 
 class SqlStore:
-    """The SQL implementation of `heliograph.storage.base.Store`."""
+    """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
@@ -140,6 +141,9 @@ class SqlStore:
             # behind our own batches, so never contending with them), which fails after busy_timeout
             # while another process holds it.
             await self._write(lambda _conn: None)
+
+    async def migrate(self) -> None:
+        await upgrade_to_head(self._engines.writer)
 
     async def refresh_statistics(self) -> None:
         """SQLite: ANALYZE the session rollup (0.08 s at 100,000 sessions). Without statistics SQLite

@@ -1,4 +1,4 @@
-"""The storage interface every backend implements, and the rows it returns.
+"""The storage port: the interface every backend implements, and the rows it returns.
 
 Every call that touches tenant data takes `org_id` as a keyword: another organization's data
 is simply not found. Backends own their query language; nothing above this module sees SQL.
@@ -107,6 +107,9 @@ class Store(Protocol):
         """Raise if the database cannot be reached."""
 
     async def close(self) -> None: ...
+
+    async def migrate(self) -> None:
+        """Create the schema, or bring it up to the newest version."""
 
     async def refresh_statistics(self) -> None:
         """Bring the query planner's statistics up to date where the database does not do it itself."""
