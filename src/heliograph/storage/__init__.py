@@ -11,6 +11,10 @@ CLICKHOUSE_SCHEMES = ("clickhouse:", "clickhouses:", "chdb:")
 
 def open_store(url: str) -> Store:
     """The store for `url`: SQLite or PostgreSQL (sql/), or ClickHouse and chdb (clickhouse/)."""
+    if url.startswith(CLICKHOUSE_SCHEMES):
+        from heliograph.storage.clickhouse.store import ClickHouseStore  # the `clickhouse` extra
+
+        return ClickHouseStore.from_url(url)
     from heliograph.storage.sql.store import SqlStore
 
     return SqlStore.from_url(url)

@@ -1,0 +1,163 @@
+"""The ClickHouse schema as data, its versioned migrations, and the DDL for one server or a cluster.
+
+Every table is a ReplacingMergeTree: a change is a new row with a higher `version` (and `deleted` = 1
+for a removal), never an `ALTER TABLE … UPDATE` mutation. Merges collapse old versions some time
+later, or never (chdb does not merge during the tests), so every read goes through `reads.py`, which
+reads each table FINAL: the newest version of each key, without deleted rows.
+
+`requests` is wide: one row per logged call with its session id, a Map of its properties and a Map
+of its scores. Sessions are not stored: their aggregates are computed from their requests, so they
+always cover all of them and cannot drift. Feedback and tags are rows of their own per session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "migration_ddl"]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A ReplacingMergeTree table: columns, the key that identifies a row, and its sharding expression."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    order_by: tuple[str, ...]
+    shard_by: str
+    indexes: tuple[str, ...] = ()
+    versioned: bool = True
+
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+
+_VERSIONED = (("version", "UInt64"), ("deleted", "UInt8"))
+
+ORGANIZATIONS = Table(
+    "organizations",
+    (("id", "String"), ("name", "String"), ("created_at_ms", "Int64"), *_VERSIONED),
+    ("id",),
+    "cityHash64(id)",
+)
+API_KEYS = Table(
+    "api_keys",
+    (
+        ("id", "String"),
+        ("org_id", "String"),
+        ("key_hash", "String"),
+        ("prefix", "String"),
+        ("name", "String"),
+        ("created_at_ms", "Int64"),
+        ("revoked_at_ms", "Nullable(Int64)"),
+        *_VERSIONED,
+    ),
+    ("id",),
+    "cityHash64(id)",
+    indexes=("INDEX ix_key_hash key_hash TYPE bloom_filter GRANULARITY 1",),
+)
+REQUESTS = Table(
+    "requests",
+    (
+        ("org_id", "String"),
+        ("session_id", "String"),  # '' for a request outside sessions
+        ("request_id", "String"),
+        ("created_at_ms", "Int64"),
+        ("response_created_at_ms", "Int64"),
+        ("latency_ms", "Int64"),
+        ("time_to_first_token_ms", "Nullable(Int64)"),
+        ("status", "Int64"),
+        ("provider", "LowCardinality(String)"),
+        ("model", "String"),
+        ("request_model", "Nullable(String)"),
+        ("user_id", "Nullable(String)"),
+        ("prompt_tokens", "Int64"),
+        ("completion_tokens", "Int64"),
+        ("total_tokens", "Int64"),
+        ("cache_read_tokens", "Int64"),
+        ("cache_write_tokens", "Int64"),
+        ("cost_nano_usd", "Int64"),
+        ("cost_known", "Bool"),
+        ("target_url", "String"),
+        ("session_name", "String"),
+        ("session_path", "Nullable(String)"),
+        ("request_body", "String CODEC(ZSTD(3))"),
+        ("response_body", "String CODEC(ZSTD(3))"),
+        ("properties", "Map(String, String)"),
+        ("scores", "Map(String, Int64)"),
+        *_VERSIONED,
+    ),
+    # A session's requests are one range of the key; a retry of a request has the same key.
+    ("org_id", "session_id", "request_id"),
+    "cityHash64(org_id, session_id)",
+    indexes=(
+        "INDEX ix_request_id request_id TYPE bloom_filter GRANULARITY 1",
+        "INDEX ix_created created_at_ms TYPE minmax GRANULARITY 1",
+        "INDEX ix_property_keys mapKeys(properties) TYPE bloom_filter GRANULARITY 1",
+        "INDEX ix_property_values mapValues(properties) TYPE bloom_filter GRANULARITY 1",
+    ),
+)
+SESSION_FEEDBACK = Table(
+    "session_feedback",
+    (
+        ("org_id", "String"),
+        ("session_id", "String"),
+        ("rating", "UInt8"),
+        ("rated_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "session_id"),
+    "cityHash64(org_id, session_id)",
+)
+SESSION_TAGS = Table(
+    "session_tags",
+    (
+        ("org_id", "String"),
+        ("session_id", "String"),
+        ("tag", "String"),
+        ("tagged_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "session_id"),
+    "cityHash64(org_id, session_id)",
+)
+TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    tables: tuple[Table, ...]
+
+
+MIGRATIONS = (Migration(1, "initial schema", TABLES),)
+
+
+def migration_ddl(migration: Migration, *, cluster: str | None = None) -> list[str]:
+    """The statements of one migration: plain tables, or with `cluster` replicated tables on every node
+    of the cluster (`ON CLUSTER`) behind Distributed tables of the same names."""
+    statements: list[str] = []
+    for table in migration.tables:
+        statements.extend(_table_ddl(table, cluster))
+    return statements
+
+
+def _table_ddl(table: Table, cluster: str | None) -> list[str]:
+    body = ",\n    ".join([*(f"{name} {kind}" for name, kind in table.columns), *table.indexes])
+    engine_args = "version, deleted" if table.versioned else ""
+    order_by = ", ".join(table.order_by)
+    if cluster is None:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}\n)\n"
+            f"ENGINE = ReplacingMergeTree({engine_args})\nORDER BY ({order_by})"
+        ]
+    local = f"{table.name}_local"
+    replicated = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {local} ON CLUSTER {cluster} (\n    {body}\n)\n"
+        f"ENGINE = ReplicatedReplacingMergeTree({replicated}, {engine_args})\nORDER BY ({order_by})",
+        # Rows of one key land on one shard, so FINAL on each shard sees every version of them.
+        f"CREATE TABLE IF NOT EXISTS {table.name} ON CLUSTER {cluster} AS {local}\n"
+        f"ENGINE = Distributed({cluster}, currentDatabase(), {local}, {table.shard_by})",
+    ]
