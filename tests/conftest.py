@@ -1,8 +1,9 @@
 """Shared fixtures: a real server on loopback for each database, and a named cast of tenants.
 
-Every test that takes `server` runs twice, on SQLite (a real temp file) and on PostgreSQL (a fresh
-database on the local cluster). Without PostgreSQL those runs skip with a message, unless
-HELIOGRAPH_REQUIRE_POSTGRES=1 (as in CI), where they fail.
+Every test that takes `server` runs on SQLite (a real temp file) and on PostgreSQL (a fresh database on
+the local cluster), and the suites in CHDB_SERVER_SUITES on embedded ClickHouse (chdb) as well. Without
+PostgreSQL those runs skip with a message, unless HELIOGRAPH_REQUIRE_POSTGRES=1 (as in CI), where they
+fail.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -67,20 +69,56 @@ def postgres_database() -> Iterator[str]:
     asyncio.run(_drop_postgres_database(name))
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "chdb"]
+# The server-level suites that also run on embedded ClickHouse. Only the server's process may open a
+# chdb directory, so suites that read the database from the test process run on SQLite and PostgreSQL.
+CHDB_SERVER_SUITES = (
+    "api/test_session_feedback.py",
+    "api/test_sessions.py",
+    "api/test_queries.py",
+    "api/test_requests.py",
+    "api/test_ingest.py",
+    "security/test_isolation.py",
+    "gateway/test_gateway_sdks.py",
+    "dashboard/test_pages.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the chdb runs of the server-level suites in CHDB_SERVER_SUITES only (deselect the rest)."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_chdb = params is not None and "chdb" in (
+            params.params.get("database_url"),
+            params.params.get("empty_database_url"),
+        )
+        suite = item.path.relative_to(Path(__file__).parent).as_posix()
+        (dropped if on_chdb and suite not in CHDB_SERVER_SUITES else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated-on-first-use database of each dialect, shared by the whole run."""
+    """A migrated-on-first-use database of each kind, shared by the whole run."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'heliograph.db'}"
+    if request.param == "chdb":
+        return f"chdb://{tmp_path_factory.mktemp('chdb-server')}"
     url: str = request.getfixturevalue("postgres_database")
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A brand-new, empty database of each dialect for one test."""
+    """A brand-new, empty database of each kind for one test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if request.param == "chdb":
+        yield f"chdb://{tmp_path / 'empty-chdb'}"
         return
     request.getfixturevalue("postgres_database")  # skips or fails as configured when Postgres is absent
     name = f"heliograph_empty_{uuid.uuid4().hex[:12]}"

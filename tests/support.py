@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -13,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from heliograph.cli.keys import create_key
-from heliograph.domain.keys import hash_api_key
-from heliograph.storage.sql.store import SqlStore
+import pytest
 
 FAR_PAST_MS, FAR_FUTURE_MS = 0, 4_102_444_800_000
+# Test servers create tenants' keys over HTTP (POST /v1/admin/keys): a chdb store admits one process.
+ADMIN_TOKEN = "test-admin-token-0123456789"
 SERVER_START_SECONDS = 30
 
 
@@ -61,7 +59,7 @@ def start_server(
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "HELIOGRAPH_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})},
         )
     server = Server(f"http://127.0.0.1:{port}", database_url, log_path, process)
     deadline = time.monotonic() + SERVER_START_SECONDS
@@ -87,6 +85,15 @@ def stop_server(server: Server) -> None:
         server.process.wait()
 
 
+def skip_on_chdb(database_url: str) -> None:
+    """Skip a test that opens the server's database from the test process: chdb admits one process."""
+    if database_url.startswith("chdb:"):
+        pytest.skip(
+            "reads the server's database from the test process, which embedded ClickHouse (one process "
+            "per directory) refuses; tests/storage/test_store_conformance.py covers this on chdb"
+        )
+
+
 @dataclass
 class Tenant:
     """An organization seen through one of its API keys."""
@@ -95,6 +102,7 @@ class Tenant:
     key: str
     client: httpx.Client
     server: Server
+    org_id: str
     logged: list[str] = field(default_factory=list)
 
     def log(self, *, headers: dict[str, str] | None = None, path: str = "/oai/v1/log", **body: Any) -> str:
@@ -106,25 +114,19 @@ class Tenant:
         self.logged.append(request_id)
         return request_id
 
-    def org_id(self) -> str:
-        async def lookup() -> str | None:
-            store = SqlStore.from_url(self.server.database_url)
-            try:
-                return await store.org_for_key_hash(hash_api_key(self.key))
-            finally:
-                await store.close()
-
-        org_id = asyncio.run(lookup())
-        assert org_id is not None
-        return org_id
-
 
 def new_tenant(server: Server, org: str, key_name: str = "test") -> Tenant:
-    """A key for organization `org` (created if needed), with a client that sends it."""
-    # The server has migrated the database already.
-    key = asyncio.run(create_key(server.database_url, org=org, name=key_name, migrate=False))
+    """A key for organization `org` (created if needed), made by the server, with a client that sends it."""
+    created = httpx.post(
+        f"{server.base_url}/v1/admin/keys",
+        json={"org": org, "name": key_name},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    key, org_id = created.json()["data"]["key"], created.json()["data"]["org_id"]
     client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    return Tenant(name=org, key=key, client=client, server=server)
+    return Tenant(name=org, key=key, client=client, server=server, org_id=org_id)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import health, metrics, requests, sessions
+from heliograph.api.routes import admin, health, metrics, requests, sessions
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.config import Settings
@@ -31,7 +31,7 @@ from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
 
 __all__ = ["ROUTERS", "create_app", "create_worker_app"]
 
-ROUTERS = (health.router, metrics.router, sessions.router, requests.router)
+ROUTERS = (health.router, metrics.router, sessions.router, requests.router, admin.router)
 
 log = logging.getLogger(__name__)
 # Allocations between collections of the young generation (Python's default is 700). Reference counting
@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             proxy,
         )
         app.state.dashboard_signer = CookieSigner(dashboard_secret(settings))
+        app.state.admin_token = settings.admin_token and settings.admin_token.get_secret_value()
         # Before any reader connects: a SQLite connection plans with the statistics it loaded first.
         await _refresh_statistics_once(store)
         pipeline.start()

@@ -13,6 +13,7 @@ __all__ = ["DEFAULT_DATABASE_URL", "MIN_SECRET_KEY_CHARS", "Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///.heliograph/heliograph.db"
 MIN_SECRET_KEY_CHARS = 32
+MIN_ADMIN_TOKEN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds an upstream may stay silent mid-answer (then 504)."
     )
 
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Enables `POST /v1/admin/keys` for callers that send `Authorization: Bearer <token>` "
+        "(16+ characters): creates organizations and keys over HTTP, as `heliograph keys create` does, for "
+        "a chdb store that only the server's process can open. Unset: the endpoint answers 404.",
+    )
+
     secret_key: SecretStr | None = Field(
         None,
         description="Signs dashboard sign-in cookies (32+ characters). Unset: generated once and kept in "
@@ -67,7 +75,9 @@ class Settings(BaseSettings):
     def environment(self, **overrides: str) -> dict[str, str]:
         """These settings as `HELIOGRAPH_*` variables (secrets in clear), for a process that reads them."""
         values = {name: getattr(self, name) for name in type(self).model_fields}
-        values["secret_key"] = None if self.secret_key is None else self.secret_key.get_secret_value()
+        for secret in ("secret_key", "admin_token"):
+            value = getattr(self, secret)
+            values[secret] = None if value is None else value.get_secret_value()
         values.update(overrides)
         return {
             f"HELIOGRAPH_{name.upper()}": str(value) for name, value in values.items() if value is not None
@@ -120,6 +130,15 @@ class Settings(BaseSettings):
                 f"HELIOGRAPH_SECRET_KEY must be at least {MIN_SECRET_KEY_CHARS} characters "
                 "(or unset it to have one generated)"
             )
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if len(value.get_secret_value()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(f"HELIOGRAPH_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters")
         return value
 
     @field_validator("log_level")

@@ -135,7 +135,7 @@ def test_a_database_outage_answers_503_then_recovers_with_nothing_acknowledged_l
     after = asyncio.run(_send(outage_server, load, CONCURRENT))
     assert [r.status_code for r in after] == [200] * CONCURRENT
     assert tenant.client.get(f"/v1/request/{stored_id}").status_code == 200
-    check = asyncio.run(check_stored(outage_server.database_url, tenant.org_id(), load))
+    check = asyncio.run(check_stored(outage_server.database_url, tenant.org_id, load))
     assert len(load.acknowledged) == 2 * CONCURRENT + 1
     assert check.acknowledged_lost == []
     assert check.problems == []
@@ -156,7 +156,7 @@ def test_a_gateway_call_answered_while_sqlite_is_locked_is_logged_after_the_lock
         assert [r.status_code for r in answered] == [200] * 3
         _wait_for(lambda: metrics(server.base_url)["heliograph_gateway_logged_total"] == 3)
         assert metrics(server.base_url)["heliograph_gateway_log_failures_total"] == 0
-        check = asyncio.run(check_stored(database_url, tenant.org_id(), load))
+        check = asyncio.run(check_stored(database_url, tenant.org_id, load))
         assert check.gateway_missing == []
         assert check.problems == []
     finally:

@@ -64,7 +64,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_request_and_leaves_none_partial(
     server = _start(empty_database_url, fake_upstream, tmp_path / "server.log")
     tenant = new_tenant(server, "crash")
     tenant.client.close()
-    org_id = tenant.org_id()
+    org_id = tenant.org_id
     load = Load(run="crash", key=tenant.key)
     try:
         for _ in range(KILL_ROUNDS):
@@ -88,7 +88,7 @@ def test_sigterm_mid_load_answers_in_flight_calls_stores_them_all_and_exits_zero
     server = _start(empty_database_url, fake_upstream, tmp_path / "server.log")
     tenant = new_tenant(server, "drain")
     tenant.client.close()
-    org_id = tenant.org_id()
+    org_id = tenant.org_id
     load = Load(run="drain", key=tenant.key)
     try:
         _load_then(server, load, _sigterm)

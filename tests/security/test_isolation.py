@@ -121,6 +121,13 @@ def _not_found_at(method: str, path: str, body: Any = None) -> Check:
     return check
 
 
+def _admin_refused(bob: Tenant, secrets: Secrets) -> None:
+    """An organization's API key is not the operator's admin token: no key for Alice's organization."""
+    response = bob.client.post("/v1/admin/keys", json={"org": "alice", "name": "stolen"})
+    assert response.status_code == 401, response.text
+    assert response.json() == {"data": None, "error": "Invalid admin token"}
+
+
 def _tag_read(bob: Tenant, secrets: Secrets) -> None:
     response = bob.client.get(f"/v1/session/{secrets.session_id}/tag")
     assert response.status_code == 200, response.text
@@ -202,6 +209,7 @@ CASES: dict[tuple[str, str], Check] = {
     ("POST", "/v1/request/{request_id}/score"): _not_found_at(
         "POST", "/v1/request/{request_id}/score", {"scores": {"quality": 1}}
     ),
+    ("POST", "/v1/admin/keys"): _admin_refused,
     **{
         (method, f"{prefix}/{{path}}"): _proxied(method, prefix)
         for prefix in ("/openai/v1", "/anthropic/v1", "/gateway")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
-from heliograph.domain.keys import generate_api_key, hash_api_key, key_display_prefix
+from heliograph.domain.keys import create_api_key
 from heliograph.domain.store import ApiKeyInfo
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -20,11 +20,7 @@ app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True
 async def create_key(database_url: str, *, org: str, name: str, migrate: bool = True) -> str:
     """Create a key for `org` (creating the organization if needed) and return it in clear, once."""
     async with open_store(database_url, migrate=migrate) as store:
-        org_id = await store.ensure_org(name=org)
-        key = generate_api_key()
-        await store.add_api_key(
-            org_id=org_id, key_hash=hash_api_key(key), prefix=key_display_prefix(key), name=name
-        )
+        key, _ = await create_api_key(store, org=org, name=name)
         return key
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-__all__ = ["KEY_PREFIX", "generate_api_key", "hash_api_key", "key_display_prefix"]
+from heliograph.domain.store import Store
+
+__all__ = ["KEY_PREFIX", "create_api_key", "generate_api_key", "hash_api_key", "key_display_prefix"]
 
 KEY_PREFIX = "sk-hg-"
 
@@ -23,3 +25,13 @@ def hash_api_key(key: str) -> str:
 def key_display_prefix(key: str) -> str:
     """The first characters of a key, enough for a person to tell keys apart in a listing."""
     return key[: len(KEY_PREFIX) + 6]
+
+
+async def create_api_key(store: Store, *, org: str, name: str) -> tuple[str, str]:
+    """A new key for organization `org` (created if missing): the key in clear, shown once, and the org id."""
+    org_id = await store.ensure_org(name=org)
+    key = generate_api_key()
+    await store.add_api_key(
+        org_id=org_id, key_hash=hash_api_key(key), prefix=key_display_prefix(key), name=name
+    )
+    return key, org_id
