@@ -30,15 +30,34 @@ app.command("demo")(demo.demo)
 
 
 @app.command()
-def migrate(database_url: DatabaseUrlOption = None) -> None:
+def migrate(
+    database_url: DatabaseUrlOption = None,
+    clickhouse_cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="ClickHouse only: create replicated tables on every node of this cluster (ON CLUSTER), "
+            "behind Distributed tables of the same names."
+        ),
+    ] = None,
+) -> None:
     """Create or upgrade the database schema."""
     settings = settings_with(database_url=database_url)
+    if clickhouse_cluster is not None:
+        if not settings.database_url.startswith(("clickhouse:", "clickhouses:")):
+            err.print("[red]--clickhouse-cluster needs a clickhouse:// or clickhouses:// database URL[/red]")
+            raise typer.Exit(2)
+        from heliograph.storage.clickhouse.store import ClickHouseStore
 
-    async def run() -> None:
-        async with open_store(settings.database_url):
-            pass
+        async def on_cluster(url: str, cluster: str) -> None:
+            store = ClickHouseStore.from_url(url, cluster=cluster)
+            try:
+                await store.migrate()
+            finally:
+                await store.close()
 
-    asyncio.run(run())
+        asyncio.run(on_cluster(settings.database_url, clickhouse_cluster))
+    else:
+        asyncio.run(_migrate(settings.database_url))
     err.print("Database is up to date.")
 
 
