@@ -29,8 +29,7 @@ def test_a_cluster_gets_replicated_local_tables_and_distributed_ones_sharded_by_
         assert (
             "ENGINE = ReplicatedReplacingMergeTree("
             f"'/clickhouse/tables/{{shard}}/{{database}}/{table.name}_local', "
-            "'{replica}', version, deleted)"
-            in local
+            "'{replica}', version, deleted)" in local
         )
         assert distributed == (
             f"CREATE TABLE IF NOT EXISTS {table.name} ON CLUSTER prod AS {table.name}_local"

@@ -1,4 +1,4 @@
-"""`heliograph`: serve, migrate and manage keys."""
+"""`heliograph`: serve, migrate, manage keys, load the demo and copy between stores."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import uvicorn
 from heliograph.app import create_app
 from heliograph.cli import demo, keys
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
+from heliograph.cli.copy import copy
 from heliograph.dashboard import dashboard_secret
 from heliograph.domain.keys import hash_api_key
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="keys")
 app.command("demo")(demo.demo)
+app.command("copy")(copy)
 
 
 @app.command()

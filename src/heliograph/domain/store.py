@@ -18,12 +18,16 @@ from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 
 __all__ = [
+    "COPIED_TABLES",
     "ApiKeyInfo",
+    "Organization",
     "SessionActivity",
+    "SessionMark",
     "SessionNameSummary",
     "SessionSummary",
     "SessionTotals",
     "Store",
+    "StoredApiKey",
     "StoredRequest",
 ]
 
@@ -37,6 +41,34 @@ class ApiKeyInfo:
     name: str
     created_at_ms: int
     revoked_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: str
+    created_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredApiKey:
+    """A key as stored (its hash, never the key), for copying between stores."""
+
+    info: ApiKeyInfo
+    key_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMark:
+    """What a person set on a session: its rating and its tag (None when unset)."""
+
+    session_id: str
+    rating: bool | None
+    tag: str | None
+
+
+# What `heliograph copy` counts on both sides, per organization (`Store.copy_counts`).
+COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,3 +223,24 @@ class Store(Protocol):
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]: ...
 
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int: ...
+
+    # Copying between stores (`heliograph copy`): read everything in pages, write it back idempotently.
+    async def list_organizations(self) -> list[Organization]: ...
+
+    async def restore_organization(self, org: Organization) -> None:
+        """Store `org` under its own id unless that id is stored; InvalidInput if its name has another id."""
+
+    async def export_api_keys(self) -> list[StoredApiKey]: ...
+
+    async def restore_api_key(self, key: StoredApiKey) -> None:
+        """Store the key unless its id is stored; a key revoked in the source ends revoked here too."""
+
+    async def export_requests(self, *, org_id: str, after: str | None, limit: int) -> list[StoredRequest]:
+        """Requests by ascending id after `after`, with the properties set on them (session feedback is
+        not among them: it comes with `export_session_marks`)."""
+
+    async def export_session_marks(self, *, org_id: str) -> list[SessionMark]:
+        """Every session with a rating or a tag."""
+
+    async def copy_counts(self, *, org_id: str) -> dict[str, int]:
+        """Stored rows per COPIED_TABLES name (properties without session feedback)."""

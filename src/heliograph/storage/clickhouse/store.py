@@ -41,6 +41,7 @@ from heliograph.storage.clickhouse.schema import (
     SESSION_TAGS,
     migration_ddl,
 )
+from heliograph.storage.clickhouse.transfer import ClickHouseTransfer
 
 __all__ = ["ClickHouseStore"]
 
@@ -71,7 +72,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class ClickHouseStore:
+class ClickHouseStore(ClickHouseTransfer):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:

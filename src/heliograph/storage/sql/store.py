@@ -56,6 +56,7 @@ from heliograph.storage.sql.selects import (
     session_conditions,
     session_order,
 )
+from heliograph.storage.sql.transfer import SqlTransfer
 from heliograph.storage.sql.writes import insert_batch, rate_session
 
 __all__ = ["SqlStore"]
@@ -79,7 +80,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SqlStore:
+class SqlStore(SqlTransfer):
     """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
