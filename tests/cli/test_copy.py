@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
+from heliograph.errors import Unavailable
 from heliograph.storage import open_store
 from store_support import with_store
 
@@ -92,13 +91,15 @@ def test_a_copy_killed_halfway_runs_again_without_storing_anything_twice(tmp_pat
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    copied = 0
-    while time.monotonic() < deadline and not 0 < copied < total:
-        time.sleep(0.05)
-        copied = _count_requests(target) if Path(f"{tmp_path}/t.db").exists() else 0
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    try:
+        deadline = time.monotonic() + 60
+        copied = 0
+        while time.monotonic() < deadline and not 0 < copied < total:
+            time.sleep(0.05)
+            copied = _count_requests(target) if Path(f"{tmp_path}/t.db").exists() else 0
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
     assert 0 < _count_requests(target) < total  # cut short mid-copy
     again = _heliograph("copy", "--from", source, "--to", target)
     assert again.returncode == 0, again.stderr
@@ -111,7 +112,7 @@ def _count_requests(url: str) -> int:
         try:
             orgs = await store.list_organizations()
             return sum([(await store.copy_counts(org_id=o.id))["requests"] for o in orgs])
-        except sa.exc.OperationalError:  # the copy has not created the schema yet
+        except Unavailable:  # the copy has not created the schema yet (no such table)
             return 0
         finally:
             await store.close()
