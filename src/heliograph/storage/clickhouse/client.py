@@ -115,8 +115,8 @@ class WriteSession:
         if rows:
             self._client.insert(table, list(rows), column_names=list(columns), settings=self._settings)
 
-    def command(self, sql: str) -> None:
-        self._client.command(sql)
+    def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
+        self._client.command(sql, parameters, settings=self._settings)
 
 
 def _tuples(client: Client, sql: str, parameters: dict[str, Any] | None) -> list[tuple[Any, ...]]:

@@ -15,6 +15,8 @@ __all__ = [
     "Params",
     "live",
     "live_requests",
+    "recompute_sessions",
+    "saturated_sum",
     "session_rollup",
 ]
 
@@ -52,32 +54,45 @@ ROLLUP_COLUMNS = (
     "session_id, name, first_request_id, first_created_at_ms, last_created_at_ms, request_count, "
     "prompt_tokens, completion_tokens, total_tokens, cost_nano_usd, latency_sum_ms, feedback, user_ids"
 )
+_INT64_MAX = 2**63 - 1
+
+
+def saturated_sum(expression: str) -> str:
+    """A sum that stops at the largest Int64 instead of wrapping around, as ClickHouse's sum would."""
+    return f"toInt64(least(sum(toInt128({expression})), {_INT64_MAX}))"
 
 
 def session_rollup(params: Params, org_id: str) -> str:
-    """A subquery with one row per session of the organization: aggregates over all of its requests
-    (each counted once), its first request (earliest, ties by smallest id), its newest non-empty name
-    and its current feedback (NULL when not rated)."""
-    org = params.text(org_id)
-    return f"""(
-    SELECT
-        r.session_id AS session_id,
-        argMaxIf(r.session_name, (r.created_at_ms, r.request_id), r.session_name != '') AS name,
-        argMin(r.request_id, (r.created_at_ms, r.request_id)) AS first_request_id,
-        min(r.created_at_ms) AS first_created_at_ms,
-        max(r.created_at_ms) AS last_created_at_ms,
-        toInt64(count()) AS request_count,
-        sum(r.prompt_tokens) AS prompt_tokens,
-        sum(r.completion_tokens) AS completion_tokens,
-        sum(r.total_tokens) AS total_tokens,
-        sum(r.cost_nano_usd) AS cost_nano_usd,
-        sum(r.latency_ms) AS latency_sum_ms,
-        any(f.rating) AS feedback,
-        arraySort(groupUniqArrayIf(assumeNotNull(r.user_id), ifNull(r.user_id, '') != '')) AS user_ids
-    FROM {live("requests", "r")}
-    LEFT JOIN (
-        SELECT session_id, toNullable(rating) AS rating FROM {live("session_feedback")} WHERE org_id = {org}
-    ) AS f ON f.session_id = r.session_id
-    WHERE r.org_id = {org} AND r.session_id != ''
-    GROUP BY r.session_id
-)"""
+    """A subquery with one row per session of the organization (the stored rollup, newest version)."""
+    return f"(SELECT {ROLLUP_COLUMNS} FROM {live('sessions')} WHERE org_id = {params.text(org_id)})"
+
+
+def recompute_sessions(keys: str, version: str) -> str:
+    """INSERT … SELECT of a new rollup version for each (org id, session id) in the array `keys`:
+    aggregates over all of its requests (each counted once), its first request (earliest, ties by
+    smallest id), its newest non-empty name and its current feedback (NULL when not rated)."""
+    return f"""INSERT INTO sessions ({ROLLUP_COLUMNS}, org_id, version, deleted)
+SELECT
+    r.session_id,
+    argMaxIf(r.session_name, (r.created_at_ms, r.request_id), r.session_name != ''),
+    argMin(r.request_id, (r.created_at_ms, r.request_id)),
+    min(r.created_at_ms),
+    max(r.created_at_ms),
+    toInt64(count()),
+    {saturated_sum("r.prompt_tokens")},
+    {saturated_sum("r.completion_tokens")},
+    {saturated_sum("r.total_tokens")},
+    {saturated_sum("r.cost_nano_usd")},
+    {saturated_sum("r.latency_ms")},
+    any(f.rating),
+    arraySort(groupUniqArrayIf(assumeNotNull(r.user_id), ifNull(r.user_id, '') != '')),
+    r.org_id,
+    {version},
+    0
+FROM {live("requests", "r")}
+LEFT JOIN (
+    SELECT org_id, session_id, toNullable(rating) AS rating FROM {live("session_feedback")}
+    WHERE (org_id, session_id) IN {keys}
+) AS f ON f.org_id = r.org_id AND f.session_id = r.session_id
+WHERE (r.org_id, r.session_id) IN {keys}
+GROUP BY r.org_id, r.session_id"""

@@ -6,8 +6,10 @@ later, or never (chdb does not merge during the tests), so every read goes throu
 reads each table FINAL: the newest version of each key, without deleted rows.
 
 `requests` is wide: one row per logged call with its session id, a Map of its properties and a Map
-of its scores. Sessions are not stored: their aggregates are computed from their requests, so they
-always cover all of them and cannot drift. Feedback and tags are rows of their own per session.
+of its scores. Feedback and tags are rows of their own per session. `sessions` holds each session's
+rollup, recomputed from the de-duplicated requests (and its feedback) by the writer after every write
+that touches the session (reads.recompute_sessions), so a list, sort or filter reads one row per
+session instead of grouping every request.
 """
 
 from __future__ import annotations
@@ -121,7 +123,29 @@ SESSION_TAGS = Table(
     ("org_id", "session_id"),
     "cityHash64(org_id, session_id)",
 )
-TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS)
+SESSIONS = Table(
+    "sessions",
+    (
+        ("org_id", "String"),
+        ("session_id", "String"),
+        ("name", "String"),
+        ("first_request_id", "String"),
+        ("first_created_at_ms", "Int64"),
+        ("last_created_at_ms", "Int64"),
+        ("request_count", "Int64"),
+        ("prompt_tokens", "Int64"),
+        ("completion_tokens", "Int64"),
+        ("total_tokens", "Int64"),
+        ("cost_nano_usd", "Int64"),
+        ("latency_sum_ms", "Int64"),
+        ("feedback", "Nullable(UInt8)"),
+        ("user_ids", "Array(String)"),
+        *_VERSIONED,
+    ),
+    ("org_id", "session_id"),
+    "cityHash64(org_id, session_id)",
+)
+TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS, SESSIONS)
 
 
 @dataclass(frozen=True, slots=True)

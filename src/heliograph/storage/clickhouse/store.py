@@ -31,7 +31,15 @@ from heliograph.domain.store import (
 )
 from heliograph.storage.clickhouse.client import Connection, WriteSession, parse_url
 from heliograph.storage.clickhouse.filters import request_condition_sql, session_condition_sql
-from heliograph.storage.clickhouse.reads import ROLLUP_COLUMNS, Params, live, live_requests, session_rollup
+from heliograph.storage.clickhouse.reads import (
+    ROLLUP_COLUMNS,
+    Params,
+    live,
+    live_requests,
+    recompute_sessions,
+    saturated_sum,
+    session_rollup,
+)
 from heliograph.storage.clickhouse.schema import (
     API_KEYS,
     MIGRATIONS,
@@ -120,6 +128,21 @@ class ClickHouseStore(ClickHouseTransfer):
 
     # -- organizations and keys ------------------------------------------------------------------
 
+    def _recompute(self, session: WriteSession, keys: set[tuple[str, str]]) -> None:
+        """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests.
+
+        Runs on the writer thread after the write it follows, so within a process every rollup is
+        computed from every request written before it. (Several servers writing one session at the
+        same instant could each miss the other's rows; the next write to the session repairs it.)
+        """
+        if keys:
+            params = Params()
+            statement = recompute_sessions(
+                params.add(sorted(keys), "Array(Tuple(String, String))"),
+                params.add(self._db.next_version(), "UInt64"),
+            )
+            session.command(statement, params.values)
+
     async def ensure_org(self, *, name: str) -> str:
         def work(session: WriteSession) -> str:
             found = session.rows(
@@ -194,8 +217,9 @@ class ClickHouseStore(ClickHouseTransfer):
                     {"orgs": sorted({o for o, _ in unique}), "ids": sorted({r for _, r in unique})},
                 )
             )
-            fresh = [_request_row(r) for key, r in unique.items() if key not in stored]
-            session.insert(REQUESTS.name, _REQUEST_COLUMNS, fresh)
+            fresh = [r for key, r in unique.items() if key not in stored]
+            session.insert(REQUESTS.name, _REQUEST_COLUMNS, [_request_row(r) for r in fresh])
+            self._recompute(session, {(r.org_id, r.session_id) for r in fresh if r.session_id})
 
         if unique:
             await self._db.write(work)
@@ -300,6 +324,7 @@ class ClickHouseStore(ClickHouseTransfer):
                     int(rating is None),
                 )
                 session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), [row])
+                self._recompute(session, {(org_id, session_id)})
             return first
 
         return await self._db.write(work)
@@ -342,7 +367,8 @@ class ClickHouseStore(ClickHouseTransfer):
         params = Params()
         where = _session_where(params, org_id, query)
         rows = await self._db.rows(
-            f"SELECT count(), sum(cost_nano_usd), sum(latency_sum_ms), sum(request_count) "
+            f"SELECT count(), {saturated_sum('cost_nano_usd')}, {saturated_sum('latency_sum_ms')}, "
+            f"{saturated_sum('request_count')} "
             f"FROM {session_rollup(params, org_id)} WHERE {where}",
             params.values,
         )
@@ -356,8 +382,8 @@ class ClickHouseStore(ClickHouseTransfer):
         where = _session_where(params, org_id, query)
         rows = await self._db.rows(
             "SELECT name, min(first_created_at_ms), max(last_created_at_ms) AS last_used, "
-            "sum(latency_sum_ms), "
-            f"sum(request_count), count() FROM {session_rollup(params, org_id)} WHERE {where} "
+            f"{saturated_sum('latency_sum_ms')}, {saturated_sum('request_count')}, count() "
+            f"FROM {session_rollup(params, org_id)} WHERE {where} "
             f"GROUP BY name ORDER BY last_used DESC, name LIMIT {int(limit)}",
             params.values,
         )
