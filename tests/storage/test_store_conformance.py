@@ -212,6 +212,8 @@ def test_tags_scores_and_later_properties(store_url: str) -> None:
         assert [r.record.request_id for r in found] == [trip.b_late.request_id]
         changed = await store.get_request(org_id=org, request_id=trip.b_first.request_id)
         assert changed is not None and changed.record.properties["variant"] == "C"
+        later = {"request_response_rmt": {"properties": {"variant": {"equals": "C"}}}}
+        assert await _sessions(store, org, later) == ["s2"]
         # The rewritten rows are still counted once.
         totals = await store.count_sessions(org_id=org, query=SessionQuery())
         assert (totals.session_count, totals.cost_nano_usd, totals.request_count) == (2, 6_500, 4)

@@ -110,6 +110,13 @@ class _Compiler:
                 leaf.operator,
                 lambda op: f"feedback IS NOT NULL AND {self.compare(op, 'toString(feedback)', leaf.value)}",
             )
+        if leaf.field.name in ("properties", "property_key") and leaf.operator not in _NEGATED:
+            # The rollup keeps every (key, value) its requests carry: one row per session answers it.
+            if leaf.field.name == "property_key":
+                has_key = f"arrayExists(p -> p.1 = {self.value(leaf.value)}, property_pairs)"
+                return f"(feedback IS NOT NULL OR {has_key})" if leaf.value == FEEDBACK_KEY else has_key
+            matches = self.compare(leaf.operator, "p.2", leaf.value)
+            return f"arrayExists(p -> p.1 = {self.value(leaf.key)} AND {matches}, property_pairs)"
         matching = self.request_leaf(leaf)
         requests = live_requests(self.params, self.org_id, columns="*")
         return f"session_id IN (SELECT session_id FROM {requests} WHERE session_id != '' AND {matching})"

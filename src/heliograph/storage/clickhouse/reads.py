@@ -64,14 +64,18 @@ def saturated_sum(expression: str) -> str:
 
 def session_rollup(params: Params, org_id: str) -> str:
     """A subquery with one row per session of the organization (the stored rollup, newest version)."""
-    return f"(SELECT {ROLLUP_COLUMNS} FROM {live('sessions')} WHERE org_id = {params.text(org_id)})"
+    return (
+        f"(SELECT {ROLLUP_COLUMNS}, property_pairs FROM {live('sessions')} "
+        f"WHERE org_id = {params.text(org_id)})"
+    )
 
 
 def recompute_sessions(keys: str, version: str) -> str:
     """INSERT … SELECT of a new rollup version for each (org id, session id) in the array `keys`:
     aggregates over all of its requests (each counted once), its first request (earliest, ties by
-    smallest id), its newest non-empty name and its current feedback (NULL when not rated)."""
-    return f"""INSERT INTO sessions ({ROLLUP_COLUMNS}, org_id, version, deleted)
+    smallest id), its newest non-empty name, its current feedback (NULL when not rated) and the
+    (key, value) pairs of its requests' properties."""
+    return f"""INSERT INTO sessions ({ROLLUP_COLUMNS}, property_pairs, org_id, version, deleted)
 SELECT
     r.session_id,
     argMaxIf(r.session_name, (r.created_at_ms, r.request_id), r.session_name != ''),
@@ -86,6 +90,7 @@ SELECT
     {saturated_sum("r.latency_ms")},
     any(f.rating),
     arraySort(groupUniqArrayIf(assumeNotNull(r.user_id), ifNull(r.user_id, '') != '')),
+    groupUniqArrayArray(arrayZip(mapKeys(r.properties), mapValues(r.properties))),
     r.org_id,
     {version},
     0

@@ -140,6 +140,8 @@ SESSIONS = Table(
         ("latency_sum_ms", "Int64"),
         ("feedback", "Nullable(UInt8)"),
         ("user_ids", "Array(String)"),
+        # Every (key, value) property its requests carry: a session's property filter reads this row.
+        ("property_pairs", "Array(Tuple(String, String))"),
         *_VERSIONED,
     ),
     ("org_id", "session_id"),

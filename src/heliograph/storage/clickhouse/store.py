@@ -278,6 +278,8 @@ class ClickHouseStore(ClickHouseTransfer):
             change(row)
             row["version"] = self._db.next_version()
             session.insert(REQUESTS.name, _REQUEST_COLUMNS, [[row[c] for c in _REQUEST_COLUMNS]])
+            if row["session_id"]:  # the session's property pairs may have changed
+                self._recompute(session, {(org_id, row["session_id"])})
             return True
 
         return await self._db.write(work)
