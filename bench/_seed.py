@@ -1,17 +1,18 @@
 """The seeded database that feedback.py, dashboard.py and queries.py measure on: made once, then reused.
 
 --requests requests (default 1,000,000) in --sessions sessions (default 100,000) of one organization,
-written through `SqlStore.insert_requests` in batches of --batch records, then about a fifth of the
-sessions rated through `SqlStore.set_session_feedback` (the API's write path). Each session has one
+written through `Store.insert_requests` in batches of --batch records, then about a fifth of the
+sessions rated through `Store.set_session_feedback` (the API's write path). Each session has one
 user, one model and at least one request, a few seconds apart, with the properties the ingestion
 endpoints would store: Helicone-Session-Id/-Path/-Name and 0-2 lower-cased custom ones (`app`,
 `environment`). The data is deterministic for --seed.
 
-The organization is created as `<name>-partial` and renamed to its final name (the cache key) only
-when the seed is complete, so a seed interrupted at any point is never taken for a whole one.
-SQLite (default): a file under the temp dir named after the organization; an incomplete or unreadable
-file is seeded again. PostgreSQL (--database-url): the database must exist; an incomplete seed in it
-is refused. A reused seed is migrated to the current schema first, as `heliograph serve` would.
+The organization is named after the parameters (the cache key); a second, empty organization
+`<name>-complete` is created only when the seed is whole, so a seed interrupted at any point is never
+taken for a whole one. SQLite (default): a file under the temp dir named after the organization; an
+incomplete or unreadable file is seeded again. PostgreSQL or ClickHouse (--database-url; chdb:///dir
+works): an incomplete seed in it is refused. A reused seed is migrated to the current schema first,
+as `heliograph serve` would. Everything goes through the `Store` port, so every backend gets the same.
 """
 
 from __future__ import annotations
@@ -37,16 +38,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from _harness import console, fail
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
-from heliograph.storage.migrations.apply import upgrade_to_head
-from heliograph.storage.sql.schema import organizations, requests
+from heliograph.domain.store import Store
+from heliograph.errors import Unavailable
+from heliograph.storage import open_store
 from heliograph.storage.sql.store import SqlStore
 
-SEED_VERSION = 4  # bump when the seeded data changes shape, to invalidate caches
+SEED_VERSION = 5  # bump when the seeded data changes shape, to invalidate caches
 SESSION_NAMESPACE = uuid.UUID("5d1c0a3e-7c43-4f0e-9a57-1b2f3c4d5e6f")
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z; sessions spread over the 30 days after it
 SPREAD_MS = 30 * 24 * 3600 * 1000
 SEED_LOCK_WAIT_SECONDS = 3600  # a first 1M seed takes about 10 minutes
-PARTIAL_SUFFIX = "-partial"
+COMPLETE_SUFFIX = "-complete"
 RATED_SHARE, POSITIVE_SHARE = 0.2, 0.65  # of all sessions; of the rated ones
 
 OPENAI_URL, ANTHROPIC_URL = (
@@ -77,7 +79,7 @@ class Seeding:
 
     def describe(self, args: argparse.Namespace) -> str:
         """One line on where the seed is and how fast it was made."""
-        how = f"{args.requests:,} requests through SqlStore.insert_requests in batches of {args.batch:,}"
+        how = f"{args.requests:,} requests through Store.insert_requests in batches of {args.batch:,}"
         if self.seconds is None:
             return "Seed: reused; its seeding rate is unknown"
         when = "when it was made (reused now)" if self.reused else "in this run"
@@ -283,35 +285,30 @@ def _remove_sqlite_files(path: Path) -> None:
 
 async def seed_state(url: str, args: argparse.Namespace, *, tolerate_corrupt: bool) -> str:
     """ "complete", "partial" (or unreadable) or "absent"; migrates the schema first, as `serve` does."""
-    store = SqlStore.from_url(url)
-    name = seed_org(args)
+    store = open_store(url)
     try:
-        await upgrade_to_head(store.engines.writer)
-        stmt = (
-            sa.select(organizations.c.name, sa.func.count(requests.c.request_id))
-            .select_from(organizations.outerjoin(requests, organizations.c.id == requests.c.org_id))
-            .where(organizations.c.name.in_([name, name + PARTIAL_SUFFIX]))
-            .group_by(organizations.c.name)
-        )
-        async with store.engines.reader.connect() as conn:
-            found = {name: count for name, count in (await conn.execute(stmt)).all()}
-    except sa.exc.DatabaseError:
+        await store.migrate()
+        names = {org.name: org.id for org in await store.list_organizations()}
+        data = names.get(seed_org(args))
+        stored = 0 if data is None else (await store.copy_counts(org_id=data))["requests"]
+    except (sa.exc.DatabaseError, Unavailable):
         if tolerate_corrupt:
             return "partial"
         raise
     finally:
         await store.close()
-    if found.get(name) == args.requests and len(found) == 1:
+    if data is not None and seed_org(args) + COMPLETE_SUFFIX in names and stored == args.requests:
         return "complete"
-    return "partial" if found else "absent"
+    return "partial" if data is not None else "absent"
 
 
 async def seed(url: str, args: argparse.Namespace) -> float:
-    """Write the whole seed through the store (requests, then ratings); return the seconds it took."""
-    store = SqlStore.from_url(url)
+    """Write the whole seed through the store (requests, then ratings); return the seconds it took.
+    The seed is whole once the marker organization `<name>-complete` exists, created last."""
+    store = open_store(url)
     try:
-        await upgrade_to_head(store.engines.writer)
-        org_id = await store.ensure_org(name=seed_org(args) + PARTIAL_SUFFIX)
+        await store.migrate()
+        org_id = await store.ensure_org(name=seed_org(args))
         console.print(f"Seeding {args.requests:,} requests in {args.sessions:,} sessions into {redact(url)}")
         started = time.perf_counter()
         with progress(args.requests, "seeding requests") as advance:
@@ -325,24 +322,21 @@ async def seed(url: str, args: argparse.Namespace) -> float:
                     fail(f"seeded session {sid} is missing")
                 advance(1)
         await _gather_statistics(store)
-        async with store.engines.writer.begin() as conn:  # the seed is whole: give it its final name
-            await conn.execute(
-                sa.update(organizations).where(organizations.c.id == org_id).values(name=seed_org(args))
-            )
+        await store.ensure_org(name=seed_org(args) + COMPLETE_SUFFIX)
         return time.perf_counter() - started
     finally:
         await store.close()
 
 
-async def _gather_statistics(store: SqlStore) -> None:
+async def _gather_statistics(store: Store) -> None:
     """What a database left running would have by now: PostgreSQL's autovacuum (VACUUM ANALYZE: planner
     statistics and the visibility map of index-only scans; it is off on some servers, this machine's
-    among them) and, on SQLite, what `heliograph serve` refreshes at start and every hour."""
-    engine = store.engines.writer
-    if engine.dialect.name != "postgresql":
+    among them) and, on SQLite, what `heliograph serve` refreshes at start and every hour. ClickHouse
+    needs neither."""
+    if not isinstance(store, SqlStore) or store.engines.writer.dialect.name != "postgresql":
         await store.refresh_statistics()
         return
-    async with engine.connect() as conn:
+    async with store.engines.writer.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.exec_driver_sql("VACUUM ANALYZE")
 

@@ -14,9 +14,14 @@ session instead of grouping every request.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-__all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "migration_ddl"]
+from heliograph.storage.clickhouse.client import Connection, WriteSession
+
+__all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "apply_migrations", "migration_ddl"]
+
+MIGRATIONS_TABLE = "heliograph_migrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +192,25 @@ def _table_ddl(table: Table, cluster: str | None) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {table.name} ON CLUSTER {cluster} AS {local}\n"
         f"ENGINE = Distributed({cluster}, currentDatabase(), {local}, {table.shard_by})",
     ]
+
+
+async def apply_migrations(db: Connection, *, cluster: str | None = None) -> None:
+    """Apply the migrations not applied yet, in order, recording each in MIGRATIONS_TABLE."""
+    on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
+    await db.command(
+        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE}{on_cluster} "
+        "(version UInt32, description String, applied_at_ms Int64) "
+        "ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    applied = {int(v) for (v,) in await db.rows(f"SELECT version FROM {MIGRATIONS_TABLE}")}
+    for migration in MIGRATIONS:
+        if migration.version in applied:
+            continue
+        for statement in migration_ddl(migration, cluster=cluster):
+            await db.command(statement)
+        row = (migration.version, migration.description, time.time_ns() // 1_000_000)
+
+        def record(session: WriteSession, row: tuple[int, str, int] = row) -> None:
+            session.insert(MIGRATIONS_TABLE, ("version", "description", "applied_at_ms"), [row])
+
+        await db.write(record)

@@ -11,18 +11,16 @@ first request can never be counted twice or leave a stale sum.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, SortedValues, session_metrics
-from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
-from heliograph.domain.requests import RequestQuery, RequestSort
+from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
+from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import (
-    ApiKeyInfo,
     SessionActivity,
     SessionNameSummary,
     SessionSummary,
@@ -30,7 +28,6 @@ from heliograph.domain.store import (
     StoredRequest,
 )
 from heliograph.storage.clickhouse.client import Connection, WriteSession, parse_url
-from heliograph.storage.clickhouse.filters import request_condition_sql, session_condition_sql
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -40,47 +37,27 @@ from heliograph.storage.clickhouse.reads import (
     saturated_sum,
     session_rollup,
 )
+from heliograph.storage.clickhouse.rows import REQUEST_COLUMNS, request_row, session_summary, stored_request
 from heliograph.storage.clickhouse.schema import (
-    API_KEYS,
-    MIGRATIONS,
-    ORGANIZATIONS,
     REQUESTS,
     SESSION_FEEDBACK,
     SESSION_TAGS,
-    migration_ddl,
+    apply_migrations,
 )
+from heliograph.storage.clickhouse.selects import SESSION_SORT, request_order, request_where, session_where
+from heliograph.storage.clickhouse.tenants import ClickHouseTenants
 from heliograph.storage.clickhouse.transfer import ClickHouseTransfer
 
 __all__ = ["ClickHouseStore"]
 
-_REQUEST_COLUMNS = REQUESTS.column_names()
-_SELECT_REQUEST = ", ".join(_REQUEST_COLUMNS)
-_SESSION_SORT = {
-    "created_at": "first_created_at_ms",
-    "latest_request_created_at": "last_created_at_ms",
-    "duration": "(last_created_at_ms - first_created_at_ms)",
-    "total_requests": "request_count",
-    "total_cost": "cost_nano_usd",
-    "total_tokens": "total_tokens",
-}
-_REQUEST_SORT = {
-    "created_at": "created_at_ms",
-    "latency": "latency_ms",
-    "cost": "cost_nano_usd",
-    "total_tokens": "total_tokens",
-    "prompt_tokens": "prompt_tokens",
-    "completion_tokens": "completion_tokens",
-    "user_id": "user_id",
-    "time_to_first_token": "time_to_first_token_ms",
-}
-_MIGRATIONS_TABLE = "heliograph_migrations"
+_SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class ClickHouseStore(ClickHouseTransfer):
+class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:
@@ -101,32 +78,7 @@ class ClickHouseStore(ClickHouseTransfer):
         """ClickHouse plans from its indexes and needs no statistics."""
 
     async def migrate(self) -> None:
-        """Apply the migrations not applied yet, in order, recording each."""
-        on_cluster = f" ON CLUSTER {self._cluster}" if self._cluster else ""
-        await self._db.command(
-            f"CREATE TABLE IF NOT EXISTS {_MIGRATIONS_TABLE}{on_cluster} "
-            "(version UInt32, description String, applied_at_ms Int64) "
-            "ENGINE = ReplacingMergeTree ORDER BY version"
-        )
-        applied = {int(v) for (v,) in await self._db.rows(f"SELECT version FROM {_MIGRATIONS_TABLE}")}
-        for migration in MIGRATIONS:
-            if migration.version in applied:
-                continue
-            for statement in migration_ddl(migration, cluster=self._cluster):
-                await self._db.command(statement)
-
-            def record(
-                session: WriteSession, version: int = migration.version, text: str = migration.description
-            ) -> None:
-                session.insert(
-                    _MIGRATIONS_TABLE,
-                    ("version", "description", "applied_at_ms"),
-                    [(version, text, _now_ms())],
-                )
-
-            await self._db.write(record)
-
-    # -- organizations and keys ------------------------------------------------------------------
+        await apply_migrations(self._db, cluster=self._cluster)
 
     def _recompute(self, session: WriteSession, keys: set[tuple[str, str]]) -> None:
         """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests.
@@ -142,63 +94,6 @@ class ClickHouseStore(ClickHouseTransfer):
                 params.add(self._db.next_version(), "UInt64"),
             )
             session.command(statement, params.values)
-
-    async def ensure_org(self, *, name: str) -> str:
-        def work(session: WriteSession) -> str:
-            found = session.rows(
-                f"SELECT id FROM {live('organizations')} WHERE name = {{name:String}} "
-                "ORDER BY created_at_ms LIMIT 1",
-                {"name": name},
-            )
-            if found:
-                return str(found[0][0])
-            org_id = str(uuid.uuid4())
-            session.insert(
-                ORGANIZATIONS.name, ORGANIZATIONS.column_names(), [(org_id, name, _now_ms(), 0, 0)]
-            )
-            return org_id
-
-        return await self._db.write(work)
-
-    async def add_api_key(self, *, org_id: str, key_hash: str, prefix: str, name: str) -> ApiKeyInfo:
-        key_id = str(uuid.uuid4())
-        row = (key_id, org_id, key_hash, prefix, name, _now_ms(), None, self._db.next_version(), 0)
-        await self._db.write(lambda s: s.insert(API_KEYS.name, API_KEYS.column_names(), [row]))
-        (info,) = [k for k in await self.list_api_keys() if k.id == key_id]
-        return info
-
-    async def list_api_keys(self, *, org_name: str | None = None) -> list[ApiKeyInfo]:
-        params = Params()
-        where = f"WHERE o.name = {params.text(org_name)}" if org_name is not None else ""
-        rows = await self._db.rows(
-            f"SELECT k.id, k.org_id, o.name, k.prefix, k.name, k.created_at_ms, k.revoked_at_ms "
-            f"FROM {live('api_keys', 'k')} INNER JOIN {live('organizations', 'o')} ON o.id = k.org_id "
-            f"{where} ORDER BY o.name, k.created_at_ms",
-            params.values,
-        )
-        return [ApiKeyInfo(*row) for row in rows]
-
-    async def revoke_api_key(self, *, key_id: str) -> bool:
-        def work(session: WriteSession) -> bool:
-            found = session.rows(
-                f"SELECT {', '.join(API_KEYS.column_names())} FROM {live('api_keys')} "
-                "WHERE (id = {key:String} OR prefix = {key:String}) AND revoked_at_ms IS NULL",
-                {"key": key_id},
-            )
-            now = _now_ms()
-            revoked = [(*row[:6], now, self._db.next_version(), 0) for row in found]
-            session.insert(API_KEYS.name, API_KEYS.column_names(), revoked)
-            return bool(revoked)
-
-        return await self._db.write(work)
-
-    async def org_for_key_hash(self, key_hash: str) -> str | None:
-        rows = await self._db.rows(
-            f"SELECT org_id FROM {live('api_keys')} "
-            "WHERE key_hash = {hash:String} AND revoked_at_ms IS NULL",
-            {"hash": key_hash},
-        )
-        return str(rows[0][0]) if rows else None
 
     # -- ingestion -------------------------------------------------------------------------------
 
@@ -218,7 +113,7 @@ class ClickHouseStore(ClickHouseTransfer):
                 )
             )
             fresh = [r for key, r in unique.items() if key not in stored]
-            session.insert(REQUESTS.name, _REQUEST_COLUMNS, [_request_row(r) for r in fresh])
+            session.insert(REQUESTS.name, REQUEST_COLUMNS, [request_row(r) for r in fresh])
             self._recompute(session, {(r.org_id, r.session_id) for r in fresh if r.session_id})
 
         if unique:
@@ -235,19 +130,19 @@ class ClickHouseStore(ClickHouseTransfer):
 
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
         params = Params()
-        where = _request_where(params, org_id, query.filter, query.is_scored)
+        where = request_where(params, org_id, query.filter, query.is_scored)
         return await self._requests(
             params,
             org_id,
             where,
-            order=_request_order(params, query.sort),
+            order=request_order(params, query.sort),
             limit=query.limit,
             offset=query.offset,
         )
 
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int:
         params = Params()
-        where = _request_where(params, org_id, filter, is_scored)
+        where = request_where(params, org_id, filter, is_scored)
         rows = await self._db.rows(
             f"SELECT count() FROM {live_requests(params, org_id)} WHERE {where}", params.values
         )
@@ -273,11 +168,11 @@ class ClickHouseStore(ClickHouseTransfer):
             )
             if not rows:
                 return False
-            row = dict(zip(_REQUEST_COLUMNS, rows[0], strict=True))
+            row = dict(zip(REQUEST_COLUMNS, rows[0], strict=True))
             row["properties"], row["scores"] = dict(row["properties"]), dict(row["scores"])
             change(row)
             row["version"] = self._db.next_version()
-            session.insert(REQUESTS.name, _REQUEST_COLUMNS, [[row[c] for c in _REQUEST_COLUMNS]])
+            session.insert(REQUESTS.name, REQUEST_COLUMNS, [[row[c] for c in REQUEST_COLUMNS]])
             if row["session_id"]:  # the session's property pairs may have changed
                 self._recompute(session, {(org_id, row["session_id"])})
             return True
@@ -294,9 +189,9 @@ class ClickHouseStore(ClickHouseTransfer):
         )
         if not rows:
             return []
-        found = [dict(zip(_REQUEST_COLUMNS, row, strict=True)) for row in rows]
+        found = [dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in rows]
         rated = await self._first_request_ratings(org_id, {r["session_id"] for r in found if r["session_id"]})
-        return [_stored_request(r, rated.get(r["request_id"])) for r in found]
+        return [stored_request(r, rated.get(r["request_id"])) for r in found]
 
     async def _first_request_ratings(self, org_id: str, session_ids: set[str]) -> dict[str, int]:
         """The rating of each rated session among `session_ids`, by its first request's id."""
@@ -348,8 +243,8 @@ class ClickHouseStore(ClickHouseTransfer):
 
     async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]:
         params = Params()
-        where = _session_where(params, org_id, query)
-        column = _SESSION_SORT[query.sort_key]
+        where = session_where(params, org_id, query)
+        column = SESSION_SORT[query.sort_key]
         direction = "DESC" if query.sort_descending else "ASC"
         order = f"{column} {direction}, first_created_at_ms DESC, session_id DESC"
         return await self._sessions(params, org_id, where, order, limit=query.limit, offset=query.offset)
@@ -363,11 +258,11 @@ class ClickHouseStore(ClickHouseTransfer):
             f"{order_by} LIMIT {int(limit)} OFFSET {int(offset)}",
             params.values,
         )
-        return [_session_summary(row) for row in rows]
+        return [session_summary(row) for row in rows]
 
     async def count_sessions(self, *, org_id: str, query: SessionQuery) -> SessionTotals:
         params = Params()
-        where = _session_where(params, org_id, query)
+        where = session_where(params, org_id, query)
         rows = await self._db.rows(
             f"SELECT count(), {saturated_sum('cost_nano_usd')}, {saturated_sum('latency_sum_ms')}, "
             f"{saturated_sum('request_count')} "
@@ -381,7 +276,7 @@ class ClickHouseStore(ClickHouseTransfer):
         self, *, org_id: str, query: SessionQuery, limit: int
     ) -> list[SessionNameSummary]:
         params = Params()
-        where = _session_where(params, org_id, query)
+        where = session_where(params, org_id, query)
         rows = await self._db.rows(
             "SELECT name, min(first_created_at_ms), max(last_created_at_ms) AS last_used, "
             f"{saturated_sum('latency_sum_ms')}, {saturated_sum('request_count')}, count() "
@@ -395,7 +290,7 @@ class ClickHouseStore(ClickHouseTransfer):
         self, *, org_id: str, query: SessionQuery, fraction: float, interquartile: bool
     ) -> SessionMetrics:
         params = Params()
-        where = _session_where(params, org_id, query)
+        where = session_where(params, org_id, query)
         rows = await self._db.rows(
             "SELECT groupArray(request_count), groupArray(last_created_at_ms - first_created_at_ms), "
             f"groupArray(cost_nano_usd) FROM {session_rollup(params, org_id)} WHERE {where}",
@@ -408,7 +303,7 @@ class ClickHouseStore(ClickHouseTransfer):
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
     ) -> list[FeedbackCounts]:
         params = Params()
-        where = _session_where(params, org_id, query)
+        where = session_where(params, org_id, query)
         if dimension in BUILTIN_DIMENSIONS:
             value, has_value = dimension, "true"
         elif dimension == FEEDBACK_KEY:
@@ -435,7 +330,7 @@ class ClickHouseStore(ClickHouseTransfer):
         self, *, org_id: str, query: SessionQuery, bucket_ms: int
     ) -> list[SessionActivity]:
         params = Params()
-        where = _session_where(params, org_id, query)
+        where = session_where(params, org_id, query)
         bucket = params.number(int(bucket_ms))
         rows = await self._db.rows(
             f"SELECT intDiv(first_created_at_ms, {bucket}) AS bucket, count(), countIf(feedback = 1), "
@@ -474,150 +369,3 @@ def _first_request(session: WriteSession, org_id: str, session_id: str) -> str |
         params.values,
     )
     return str(rows[0][0]) if rows else None
-
-
-def _session_where(params: Params, org_id: str, query: SessionQuery) -> str:
-    """Everything a SessionQuery asks of the rollup (already scoped to the organization)."""
-    conditions = ["true"]
-    if query.search:
-        search = params.text(query.search)
-        conditions.append(
-            f"(positionCaseInsensitiveUTF8(session_id, {search}) > 0 "
-            f"OR positionCaseInsensitiveUTF8(name, {search}) > 0)"
-        )
-    if query.name_equals:
-        conditions.append(f"name = {params.text(query.name_equals)}")
-    if query.name_contains:
-        conditions.append(f"positionCaseInsensitiveUTF8(name, {params.text(query.name_contains)}) > 0")
-    if query.start_ms is not None or query.end_ms is not None:
-        lo = params.number(query.start_ms if query.start_ms is not None else -(2**62))
-        hi = params.number(query.end_ms if query.end_ms is not None else 2**62)
-        inside = (
-            f"SELECT session_id FROM {live_requests(params, org_id)} "
-            f"WHERE session_id != '' AND created_at_ms >= {lo} AND created_at_ms < {hi}"
-        )
-        conditions.append(
-            f"first_created_at_ms < {hi} AND last_created_at_ms >= {lo} AND "
-            f"(first_created_at_ms >= {lo} OR last_created_at_ms < {hi} OR session_id IN ({inside}))"
-        )
-    condition = session_condition_sql(params, org_id, query.filter)
-    if condition is not None:
-        conditions.append(condition)
-    return " AND ".join(conditions)
-
-
-def _request_where(params: Params, org_id: str, node: FilterNode, is_scored: bool | None) -> str:
-    conditions = ["true"]
-    condition = request_condition_sql(params, org_id, node)
-    if condition is not None:
-        conditions.append(condition)
-    if is_scored is not None:
-        conditions.append("notEmpty(scores)" if is_scored else "empty(scores)")
-    return " AND ".join(conditions)
-
-
-def _request_order(params: Params, sort: RequestSort) -> str:
-    """ORDER BY for a sort; missing values go last either way, ties fall back to newest first, then id."""
-    if sort.key == "properties":
-        key = params.text(str(sort.property))
-        column = f"if(mapContains(properties, {key}), properties[{key}], NULL)"
-    else:
-        column = _REQUEST_SORT[sort.key]
-    return f"{column} {sort.direction.upper()} NULLS LAST, created_at_ms DESC, request_id DESC"
-
-
-def _request_row(r: RequestRecord) -> list[Any]:
-    values = {
-        "org_id": r.org_id,
-        "session_id": r.session_id or "",
-        "request_id": r.request_id,
-        "created_at_ms": r.created_at_ms,
-        "response_created_at_ms": r.response_created_at_ms,
-        "latency_ms": r.latency_ms,
-        "time_to_first_token_ms": r.time_to_first_token_ms,
-        "status": r.status,
-        "provider": r.provider,
-        "model": r.model,
-        "request_model": r.request_model,
-        "user_id": r.user_id,
-        "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens,
-        "total_tokens": r.total_tokens,
-        "cache_read_tokens": r.cache_read_tokens,
-        "cache_write_tokens": r.cache_write_tokens,
-        "cost_nano_usd": r.cost_nano_usd,
-        "cost_known": r.cost_known,
-        "target_url": r.target_url,
-        "session_name": r.session_name,
-        "session_path": r.properties.get(SESSION_PATH_KEY),
-        "request_body": r.request_body,
-        "response_body": r.response_body,
-        "properties": r.properties,
-        "scores": {},
-        "version": 0,
-        "deleted": 0,
-    }
-    return [values[c] for c in _REQUEST_COLUMNS]
-
-
-def _stored_request(row: dict[str, Any], rating: int | None) -> StoredRequest:
-    properties = dict(row["properties"])
-    if rating is not None:
-        properties[FEEDBACK_KEY] = "1" if rating else "0"
-    record = RequestRecord(
-        org_id=row["org_id"],
-        request_id=row["request_id"],
-        created_at_ms=row["created_at_ms"],
-        response_created_at_ms=row["response_created_at_ms"],
-        latency_ms=row["latency_ms"],
-        time_to_first_token_ms=row["time_to_first_token_ms"],
-        status=row["status"],
-        provider=row["provider"],
-        model=row["model"],
-        request_model=row["request_model"],
-        user_id=row["user_id"],
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        cache_read_tokens=row["cache_read_tokens"],
-        cache_write_tokens=row["cache_write_tokens"],
-        cost_nano_usd=row["cost_nano_usd"],
-        cost_known=bool(row["cost_known"]),
-        target_url=row["target_url"],
-        request_body=row["request_body"],
-        response_body=row["response_body"],
-        properties=properties,
-    )
-    return StoredRequest(record=record, scores={str(k): int(v) for k, v in row["scores"].items()})
-
-
-def _session_summary(row: tuple[Any, ...]) -> SessionSummary:
-    (
-        sid,
-        name,
-        first,
-        first_ms,
-        last_ms,
-        count,
-        prompt,
-        completion,
-        total,
-        cost,
-        latency,
-        feedback,
-        users,
-    ) = row
-    return SessionSummary(
-        session_id=str(sid),
-        name=str(name),
-        first_request_id=str(first),
-        created_at_ms=int(first_ms),
-        latest_request_created_at_ms=int(last_ms),
-        request_count=int(count),
-        prompt_tokens=int(prompt),
-        completion_tokens=int(completion),
-        total_tokens=int(total),
-        cost_nano_usd=int(cost),
-        latency_sum_ms=int(latency),
-        feedback=None if feedback is None else bool(feedback),
-        user_ids=[str(u) for u in users],
-    )

@@ -1,0 +1,110 @@
+"""Rows of the ClickHouse `requests` table to and from the domain's records, and rollup rows to summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.store import SessionSummary, StoredRequest
+from heliograph.storage.clickhouse.schema import REQUESTS
+
+__all__ = ["REQUEST_COLUMNS", "request_row", "session_summary", "stored_request"]
+
+REQUEST_COLUMNS = REQUESTS.column_names()
+
+
+def request_row(r: RequestRecord) -> list[Any]:
+    values = {
+        "org_id": r.org_id,
+        "session_id": r.session_id or "",
+        "request_id": r.request_id,
+        "created_at_ms": r.created_at_ms,
+        "response_created_at_ms": r.response_created_at_ms,
+        "latency_ms": r.latency_ms,
+        "time_to_first_token_ms": r.time_to_first_token_ms,
+        "status": r.status,
+        "provider": r.provider,
+        "model": r.model,
+        "request_model": r.request_model,
+        "user_id": r.user_id,
+        "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens,
+        "total_tokens": r.total_tokens,
+        "cache_read_tokens": r.cache_read_tokens,
+        "cache_write_tokens": r.cache_write_tokens,
+        "cost_nano_usd": r.cost_nano_usd,
+        "cost_known": r.cost_known,
+        "target_url": r.target_url,
+        "session_name": r.session_name,
+        "session_path": r.properties.get(SESSION_PATH_KEY),
+        "request_body": r.request_body,
+        "response_body": r.response_body,
+        "properties": r.properties,
+        "scores": {},
+        "version": 0,
+        "deleted": 0,
+    }
+    return [values[c] for c in REQUEST_COLUMNS]
+
+
+def stored_request(row: dict[str, Any], rating: int | None) -> StoredRequest:
+    properties = dict(row["properties"])
+    if rating is not None:
+        properties[FEEDBACK_KEY] = "1" if rating else "0"
+    record = RequestRecord(
+        org_id=row["org_id"],
+        request_id=row["request_id"],
+        created_at_ms=row["created_at_ms"],
+        response_created_at_ms=row["response_created_at_ms"],
+        latency_ms=row["latency_ms"],
+        time_to_first_token_ms=row["time_to_first_token_ms"],
+        status=row["status"],
+        provider=row["provider"],
+        model=row["model"],
+        request_model=row["request_model"],
+        user_id=row["user_id"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        cache_read_tokens=row["cache_read_tokens"],
+        cache_write_tokens=row["cache_write_tokens"],
+        cost_nano_usd=row["cost_nano_usd"],
+        cost_known=bool(row["cost_known"]),
+        target_url=row["target_url"],
+        request_body=row["request_body"],
+        response_body=row["response_body"],
+        properties=properties,
+    )
+    return StoredRequest(record=record, scores={str(k): int(v) for k, v in row["scores"].items()})
+
+
+def session_summary(row: tuple[Any, ...]) -> SessionSummary:
+    (
+        sid,
+        name,
+        first,
+        first_ms,
+        last_ms,
+        count,
+        prompt,
+        completion,
+        total,
+        cost,
+        latency,
+        feedback,
+        users,
+    ) = row
+    return SessionSummary(
+        session_id=str(sid),
+        name=str(name),
+        first_request_id=str(first),
+        created_at_ms=int(first_ms),
+        latest_request_created_at_ms=int(last_ms),
+        request_count=int(count),
+        prompt_tokens=int(prompt),
+        completion_tokens=int(completion),
+        total_tokens=int(total),
+        cost_nano_usd=int(cost),
+        latency_sum_ms=int(latency),
+        feedback=None if feedback is None else bool(feedback),
+        user_ids=[str(u) for u in users],
+    )
