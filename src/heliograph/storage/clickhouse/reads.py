@@ -16,6 +16,7 @@ __all__ = [
     "live",
     "live_requests",
     "recompute_sessions",
+    "rollup_version",
     "saturated_sum",
     "session_rollup",
 ]
@@ -54,6 +55,8 @@ ROLLUP_COLUMNS = (
     "session_id, name, first_request_id, first_created_at_ms, last_created_at_ms, request_count, "
     "prompt_tokens, completion_tokens, total_tokens, cost_nano_usd, latency_sum_ms, feedback, user_ids"
 )
+# What a session's requests carry, kept on its rollup for filters and the breakdown.
+_CARRIED = "property_pairs, models, providers"
 _INT64_MAX = 2**63 - 1
 
 
@@ -65,17 +68,32 @@ def saturated_sum(expression: str) -> str:
 def session_rollup(params: Params, org_id: str) -> str:
     """A subquery with one row per session of the organization (the stored rollup, newest version)."""
     return (
-        f"(SELECT {ROLLUP_COLUMNS}, property_pairs FROM {live('sessions')} "
-        f"WHERE org_id = {params.text(org_id)})"
+        f"(SELECT {ROLLUP_COLUMNS}, {_CARRIED} FROM {live('sessions')} WHERE org_id = {params.text(org_id)})"
     )
 
 
-def recompute_sessions(keys: str, version: str) -> str:
+# A rollup's version: the requests it counted, then the milliseconds since 2025 at which it was
+# computed (2**43 ms is 278 years). A rollup that saw more requests always wins, whatever the clocks of
+# the servers say; of two that saw as many (a new rating, a later property), the later one.
+_COUNTED_SHIFT = 2**43
+_VERSION_EPOCH_MS = 1_735_689_600_000
+
+
+def rollup_version(counted: int, now_ms: int) -> int:
+    """The version a rollup of `counted` requests computed at `now_ms` gets (as recompute_sessions)."""
+    return counted * _COUNTED_SHIFT + now_ms - _VERSION_EPOCH_MS
+
+
+def recompute_sessions(keys: str, now_ms: str) -> str:
     """INSERT … SELECT of a new rollup version for each (org id, session id) in the array `keys`:
     aggregates over all of its requests (each counted once), its first request (earliest, ties by
     smallest id), its newest non-empty name, its current feedback (NULL when not rated) and the
-    (key, value) pairs of its requests' properties."""
-    return f"""INSERT INTO sessions ({ROLLUP_COLUMNS}, property_pairs, org_id, version, deleted)
+    (key, value) pairs of its requests' properties, their models and providers.
+
+    Every writer inserts its requests before it recomputes their sessions, so of two servers writing
+    one session at once, the one that reads second sees both inserts; its rollup counts more requests,
+    so its version is higher and it is the one read."""
+    return f"""INSERT INTO sessions ({ROLLUP_COLUMNS}, {_CARRIED}, org_id, version, deleted)
 SELECT
     r.session_id,
     argMaxIf(r.session_name, (r.created_at_ms, r.request_id), r.session_name != ''),
@@ -91,8 +109,10 @@ SELECT
     any(f.rating),
     arraySort(groupUniqArrayIf(assumeNotNull(r.user_id), ifNull(r.user_id, '') != '')),
     groupUniqArrayArray(arrayZip(mapKeys(r.properties), mapValues(r.properties))),
+    groupUniqArray(r.model),
+    groupUniqArray(toString(r.provider)),
     r.org_id,
-    {version},
+    toUInt64(count()) * {_COUNTED_SHIFT} + toUInt64({now_ms} - {_VERSION_EPOCH_MS}),
     0
 FROM {live("requests", "r")}
 LEFT JOIN (

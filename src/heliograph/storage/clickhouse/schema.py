@@ -145,12 +145,18 @@ SESSIONS = Table(
         ("latency_sum_ms", "Int64"),
         ("feedback", "Nullable(UInt8)"),
         ("user_ids", "Array(String)"),
-        # Every (key, value) property its requests carry: a session's property filter reads this row.
+        # Every (key, value) property, model and provider its requests carry: a session's property
+        # filter and the feedback breakdown read this row instead of the session's requests.
         ("property_pairs", "Array(Tuple(String, String))"),
+        ("models", "Array(String)"),
+        ("providers", "Array(String)"),
         *_VERSIONED,
     ),
-    ("org_id", "session_id"),
+    # Newest first is a read in order of the key. A late request that starts earlier moves the
+    # session to a new key: the writer deletes the old one (ClickHouseStore.insert_requests).
+    ("org_id", "first_created_at_ms", "session_id"),
     "cityHash64(org_id, session_id)",
+    indexes=("INDEX ix_session_id session_id TYPE bloom_filter GRANULARITY 1",),
 )
 TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS, SESSIONS)
 

@@ -34,6 +34,7 @@ from heliograph.storage.clickhouse.reads import (
     live,
     live_requests,
     recompute_sessions,
+    rollup_version,
     saturated_sum,
     session_rollup,
 )
@@ -42,6 +43,7 @@ from heliograph.storage.clickhouse.schema import (
     REQUESTS,
     SESSION_FEEDBACK,
     SESSION_TAGS,
+    SESSIONS,
     apply_migrations,
 )
 from heliograph.storage.clickhouse.selects import SESSION_SORT, request_order, request_where, session_where
@@ -81,17 +83,12 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
         await apply_migrations(self._db, cluster=self._cluster)
 
     def _recompute(self, session: WriteSession, keys: set[tuple[str, str]]) -> None:
-        """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests.
-
-        Runs on the writer thread after the write it follows, so within a process every rollup is
-        computed from every request written before it. (Several servers writing one session at the
-        same instant could each miss the other's rows; the next write to the session repairs it.)
-        """
+        """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests
+        (reads.recompute_sessions), on the writer thread after the write it follows."""
         if keys:
             params = Params()
             statement = recompute_sessions(
-                params.add(sorted(keys), "Array(Tuple(String, String))"),
-                params.add(self._db.next_version(), "UInt64"),
+                params.add(sorted(keys), "Array(Tuple(String, String))"), params.add(_now_ms(), "Int64")
             )
             session.command(statement, params.values)
 
@@ -113,8 +110,12 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
                 )
             )
             fresh = [r for key, r in unique.items() if key not in stored]
+            touched = {(r.org_id, r.session_id) for r in fresh if r.session_id}
+            moved = _moved_sessions(session, touched, fresh)
             session.insert(REQUESTS.name, REQUEST_COLUMNS, [request_row(r) for r in fresh])
-            self._recompute(session, {(r.org_id, r.session_id) for r in fresh if r.session_id})
+            self._recompute(session, touched)
+            # A session whose first request came late sits under a new key now: delete the old one.
+            session.insert(SESSIONS.name, _TOMBSTONE_COLUMNS, moved)
 
         if unique:
             await self._db.write(work)
@@ -305,23 +306,16 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
         params = Params()
         where = session_where(params, org_id, query)
         if dimension in BUILTIN_DIMENSIONS:
-            value, has_value = dimension, "true"
+            values = "models" if dimension == "model" else "providers"
         elif dimension == FEEDBACK_KEY:
-            value, has_value = (
-                "toString(s.feedback)",
-                "r.request_id = s.first_request_id AND s.feedback IS NOT NULL",
-            )
+            values = "if(feedback IS NULL, [], [toString(feedback)])"
         else:
-            key = params.text(dimension)
-            value, has_value = f"r.properties[{key}]", f"mapContains(r.properties, {key})"
-        # One row per (session, value): a session counts once for each value its requests carry.
+            values = f"arrayMap(p -> p.2, arrayFilter(p -> p.1 = {params.text(dimension)}, property_pairs))"
+        # The rollup keeps each value once per session: a session counts once for each value it carries.
         rows = await self._db.rows(
-            f"""SELECT value, count() AS sessions, countIf(feedback = 1), countIf(feedback = 0) FROM (
-                SELECT DISTINCT s.session_id, s.feedback, {value} AS value
-                FROM (SELECT * FROM {session_rollup(params, org_id)} WHERE {where}) AS s
-                INNER JOIN {live_requests(params, org_id)} AS r ON r.session_id = s.session_id
-                WHERE {has_value}
-            ) GROUP BY value ORDER BY sessions DESC, value LIMIT {int(limit)}""",
+            f"""SELECT value, count() AS sessions, countIf(feedback = 1), countIf(feedback = 0)
+            FROM {session_rollup(params, org_id)} ARRAY JOIN {values} AS value WHERE {where}
+            GROUP BY value ORDER BY sessions DESC, value LIMIT {int(limit)}""",
             params.values,
         )
         return [FeedbackCounts(str(v), int(n), int(up), int(down)) for v, n, up, down in rows]
@@ -357,6 +351,33 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
             return True
 
         return await self._db.write(work)
+
+
+_TOMBSTONE_COLUMNS = ("org_id", "first_created_at_ms", "session_id", "version", "deleted")
+
+
+def _moved_sessions(
+    session: WriteSession, touched: set[tuple[str, str]], fresh: Sequence[RequestRecord]
+) -> list[tuple[str, int, str, int, int]]:
+    """Deletion rows for the rollups of `touched` sessions that `fresh` requests make start earlier,
+    each versioned above the rollup it deletes (which counted the session's stored requests)."""
+    if not touched:
+        return []
+    stored = session.rows(
+        f"SELECT org_id, session_id, min(created_at_ms), count() FROM {live('requests')} "
+        "WHERE (org_id, session_id) IN {keys:Array(Tuple(String, String))} GROUP BY org_id, session_id",
+        {"keys": sorted(touched)},
+    )
+    earliest: dict[tuple[str, str], int] = {}
+    for r in fresh:
+        key = (r.org_id, str(r.session_id))
+        earliest[key] = min(earliest.get(key, r.created_at_ms), r.created_at_ms)
+    now = _now_ms()
+    return [
+        (org_id, first_ms, session_id, rollup_version(count, now) + 1, 1)
+        for org_id, session_id, first_ms, count in stored
+        if earliest[(org_id, session_id)] < first_ms
+    ]
 
 
 def _first_request(session: WriteSession, org_id: str, session_id: str) -> str | None:
