@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 from heliograph.cli.main import app
-from support import Server, query_body
+from support import Server, query_body, start_server, stop_server
 
 KEY_PATTERN = re.compile(r"^sk-hg-[A-Za-z0-9_-]{32,}$")
 runner = CliRunner()
@@ -91,3 +93,21 @@ class TestConfiguration:
         assert result.exit_code == 0, result.output
         assert "up to date" in result.stderr
         assert _create(url, "fresh")
+
+
+def test_a_chdb_store_held_by_a_running_server_is_a_clear_error(tmp_path: Path) -> None:
+    running = start_server(f"chdb://{tmp_path}/ch", tmp_path / "server.log")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "heliograph", "keys", "list", "--database-url", f"chdb://{tmp_path}/ch"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        stop_server(running)
+    assert result.returncode == 1
+    assert "another process has it open (a running server?)" in result.stderr
+    assert "POST /v1/admin/keys" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from heliograph.config import Settings
 from heliograph.domain.store import Store
+from heliograph.errors import Unavailable
 from heliograph.storage import open_store as store_for_url
 
 __all__ = ["DatabaseUrlOption", "err", "open_store", "settings_with"]
@@ -39,8 +40,13 @@ def settings_with(**overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def open_store(database_url: str, *, migrate: bool = True) -> AsyncIterator[Store]:
-    """A store on `database_url`, with the schema brought up to date unless `migrate` is False."""
-    store = store_for_url(database_url)
+    """A store on `database_url`, with the schema brought up to date unless `migrate` is False; a store
+    that cannot be opened ends the command with its reason (exit status 1), not a traceback."""
+    try:
+        store = store_for_url(database_url)
+    except Unavailable as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
     try:
         if migrate:
             await store.migrate()

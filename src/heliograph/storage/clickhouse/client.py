@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import OperationalError
+from clickhouse_connect.driver.exceptions import OperationalError, ProgrammingError
 
 from heliograph.errors import Unavailable
 
@@ -126,7 +126,13 @@ def _tuples(client: Client, sql: str, parameters: dict[str, Any] | None) -> list
 def _connect(target: ClickHouseTarget) -> Client:
     with unavailable_on_fault():
         if target.chdb_path is not None:
-            client = clickhouse_connect.get_client(dsn=f"chdb://{target.chdb_path}")
+            try:
+                client = clickhouse_connect.get_client(dsn=f"chdb://{target.chdb_path}")
+            except ProgrammingError as exc:
+                raise Unavailable(
+                    f"Embedded ClickHouse cannot open {target.chdb_path}: another process has it open (a "
+                    "running server?) and chdb admits one; create keys there with POST /v1/admin/keys"
+                ) from exc
             client.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
             client.command(f"USE {target.database}")
             return client
