@@ -2,9 +2,9 @@
 
 --requests requests (default 1,000,000) in --sessions sessions (default 100,000) of one organization,
 written through `Store.insert_requests` in batches of --batch records, then about a fifth of the
-sessions rated through `Store.set_session_feedback` (the API's write path). Each session has one
-user, one model and at least one request, a few seconds apart, with the properties the ingestion
-endpoints would store: Helicone-Session-Id/-Path/-Name and 0-2 lower-cased custom ones (`app`,
+sessions rated through `Store.rate_sessions` (the API's rating, a thousand sessions per call). Each
+session has one user, one model and at least one request, a few seconds apart, with the properties
+the ingestion endpoints would store: Helicone-Session-Id/-Path/-Name and 0-2 lower-cased custom ones (`app`,
 `environment`). The data is deterministic for --seed.
 
 The organization is named after the parameters (the cache key); a second, empty organization
@@ -50,6 +50,7 @@ SPREAD_MS = 30 * 24 * 3600 * 1000
 SEED_LOCK_WAIT_SECONDS = 3600  # a first 1M seed takes about 10 minutes
 COMPLETE_SUFFIX = "-complete"
 RATED_SHARE, POSITIVE_SHARE = 0.2, 0.65  # of all sessions; of the rated ones
+RATINGS_PER_CALL = 1_000  # sessions rated per Store.rate_sessions call
 
 OPENAI_URL, ANTHROPIC_URL = (
     "https://api.openai.com/v1/chat/completions",
@@ -317,10 +318,11 @@ async def seed(url: str, args: argparse.Namespace) -> float:
                 advance(len(batch))
         ratings = seed_ratings(args)
         with progress(len(ratings), "rating sessions") as advance:
-            for sid, rating in ratings:
-                if await store.set_session_feedback(org_id=org_id, session_id=sid, rating=rating) is None:
-                    fail(f"seeded session {sid} is missing")
-                advance(1)
+            for start in range(0, len(ratings), RATINGS_PER_CALL):
+                chunk = dict(ratings[start : start + RATINGS_PER_CALL])
+                if await store.rate_sessions(org_id=org_id, ratings=chunk) != len(chunk):
+                    fail("a seeded session to rate is missing")
+                advance(len(chunk))
         await _gather_statistics(store)
         await store.ensure_org(name=seed_org(args) + COMPLETE_SUFFIX)
         return time.perf_counter() - started

@@ -119,6 +119,13 @@ def test_a_cleared_rating_and_an_unknown_session(store_url: str) -> None:
         first = await store.get_request(org_id=trip.org_id, request_id=trip.first.request_id)
         assert first is not None and FEEDBACK_KEY not in first.record.properties
         assert await store.set_session_feedback(org_id=trip.org_id, session_id="nope", rating=True) is None
+        both = {"s1": True, "s2": False, "nope": True}
+        assert await store.rate_sessions(org_id=trip.org_id, ratings=both) == 2
+        rated = await store.query_sessions(org_id=trip.org_id, query=SessionQuery())
+        assert [(s.session_id, s.feedback) for s in rated] == [("s2", False), ("s1", True)]
+        late = await store.get_request(org_id=trip.org_id, request_id=trip.b_late.request_id)
+        assert late is not None and late.record.properties[FEEDBACK_KEY] == "0"
+        assert await store.set_session_feedback(org_id=trip.org_id, session_id="s1", rating=None)
         other = await new_org(store)
         assert await store.set_session_feedback(org_id=other, session_id="s1", rating=True) is None
         assert await store.get_session(org_id=other, session_id="s1") is None

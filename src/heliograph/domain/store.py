@@ -183,6 +183,10 @@ class Store(Protocol):
         Returns that request's id, or None when the session has no request in this organization.
         """
 
+    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
+        """Set many sessions' feedback at once (a seed, a copy), as `set_session_feedback` would each;
+        returns how many of the sessions exist in this organization (the others are left alone)."""
+
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None: ...
 
     async def session_requests(self, *, org_id: str, session_id: str) -> list[StoredRequest]:

@@ -227,6 +227,22 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
 
         return await self._db.write(work)
 
+    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
+        def work(session: WriteSession) -> int:
+            params = Params()
+            known = session.rows(
+                f"SELECT DISTINCT session_id FROM {live_requests(params, org_id)} "
+                f"WHERE session_id IN {params.add(sorted(ratings), 'Array(String)')}",
+                params.values,
+            )
+            version, now = self._db.next_version(), _now_ms()
+            rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
+            session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), rows)
+            self._recompute(session, {(org_id, str(s)) for (s,) in known})
+            return len(rows)
+
+        return await self._db.write(work) if ratings else 0
+
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         params = Params()
         found = await self._sessions(params, org_id, f"session_id = {params.text(session_id)}", "", limit=1)

@@ -315,6 +315,17 @@ class SqlStore(SqlTransfer):
             )
         )
 
+    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
+        def work(conn: sa.Connection) -> int:
+            now = _now_ms()
+            rated = [
+                rate_session(conn, org_id=org_id, session_id=s, rating=r, now_ms=now)
+                for s, r in ratings.items()
+            ]
+            return sum(first is not None for first in rated)
+
+        return await self._write(work)
+
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
         async with self._read(transaction=True) as conn:
