@@ -1,4 +1,5 @@
-"""Single-record ingestion throughput on SQLite: `heliograph serve` against a bare FastAPI baseline.
+"""Single-record ingestion throughput: `heliograph serve` on each --backends store against a bare
+FastAPI baseline, in one run.
 
 Both servers get the same load from wrk: 32 keep-alive connections, 2 threads, each request one
 captured async-log body (helicone-helpers' manual logger, bench/data/) with session, path, user and
@@ -6,28 +7,28 @@ property headers, after a short warm-up. Printed: requests/s, p50/p99 latency, n
 server's peak RSS, its CPU time per answered request, and the heliograph/baseline ratios.
 With --workers N both servers run N processes.
 
-Then the durability check: the rows in `requests` (for the measured run's organization) must equal
-the 2xx answers wrk counted. For that count to be exact, ingest.lua stops sending at the deadline and
-lets every request in flight be answered before wrk ends (see the comment at its top).
+Then the durability check, for each backend: the requests stored for the measured run's organization
+(counted through the store once the server has stopped: rows in SQLite, de-duplicated rows in
+ClickHouse) must equal the 2xx answers wrk counted. For that count to be exact, ingest.lua stops
+sending at the deadline and lets every request in flight be answered before wrk ends (see the comment
+at its top).
 
-Run: `.venv/bin/python bench/ingest.py [--duration 10]` (needs `wrk` on PATH).
+Run: `.venv/bin/python bench/ingest.py [--duration 10] [--backends sqlite,chdb]` (needs `wrk` on PATH).
+chdb is embedded ClickHouse; with it, --workers must be 1 (one process per chdb directory).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from contextlib import closing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-
-import httpx
 
 from _harness import (
     BENCH_DIR,
@@ -46,10 +47,10 @@ from _harness import (
     running_server,
 )
 from heliograph.domain.keys import hash_api_key
+from heliograph.storage import open_store
 
 BODY_PATH = BENCH_DIR / "data" / "manual_logger_body.json"
 LUA_PATH = BENCH_DIR / "ingest.lua"
-SETTLE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sessions", type=int, default=1000, help="session ids rotated over (default 1000)")
     parser.add_argument("--body", type=Path, default=BODY_PATH, help="async-log body to POST")
-    return parser.parse_args()
+    parser.add_argument(
+        "--backends",
+        default="sqlite",
+        help="comma-separated stores to measure: sqlite, chdb (default sqlite)",
+    )
+    args = parser.parse_args()
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if not set(args.backends) <= set(BACKEND_URLS):
+        parser.error(f"--backends takes {', '.join(BACKEND_URLS)}")
+    return args
 
 
 def run_wrk(server: Server, key: str, seconds: int, tag: str, args: argparse.Namespace) -> WrkResult:
@@ -154,49 +164,44 @@ def bench_baseline(args: argparse.Namespace, workdir: Path) -> Measured:
         return load(server, "unused", "unused", args)
 
 
-def bench_heliograph(args: argparse.Namespace, workdir: Path) -> tuple[Measured, int]:
-    """The measured run, and the rows its organization has once the server has settled."""
-    db_path = workdir / "heliograph.db"
-    url = f"sqlite:///{db_path}"
+def bench_heliograph(args: argparse.Namespace, workdir: Path, backend: str) -> tuple[Measured, int]:
+    """The measured run on `backend`, and the requests its organization has once the server has stopped
+    (SIGTERM writes every queued record first)."""
+    url = BACKEND_URLS[backend](workdir)
     warmup_key = create_api_key(url, "bench-ingest-warmup")  # warm-up rows go to another organization
     key = create_api_key(url, "bench-ingest")
 
     def argv(port: int) -> list[str]:
         return [*heliograph_argv(port, url), "--workers", str(args.workers)]
 
-    with running_server("heliograph", argv, workdir) as server:
+    with running_server(f"heliograph on {backend}", argv, workdir) as server:
         measured = load(server, warmup_key, key, args)
-        return measured, settled_row_count(server, db_path, key)
+    return measured, asyncio.run(stored_requests(url, key))
 
 
-def count_rows(db_path: Path, key: str) -> int:
-    """Rows in `requests` for the organization of `key`, read from the file (read-only)."""
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)) as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM requests WHERE org_id = (SELECT org_id FROM api_keys WHERE key_hash = ?)",
-            (hash_api_key(key),),
-        ).fetchone()
-    return int(count)
+# Where each backend's store lives in the run's temporary directory.
+BACKEND_URLS: dict[str, Callable[[Path], str]] = {
+    "sqlite": lambda workdir: f"sqlite:///{workdir / 'heliograph.db'}",
+    "chdb": lambda workdir: f"chdb://{workdir / 'chdb'}",
+}
 
 
-def settled_row_count(server: Server, db_path: Path, key: str) -> int:
-    """The row count once the ingest queue is empty and the count stopped moving (bounded wait)."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    previous = -1
-    while time.monotonic() < deadline:
-        count = count_rows(db_path, key)
-        queued = httpx.get(f"{server.base_url}/healthz", timeout=5).json()["data"]["queued"]
-        if count == previous and queued == 0:
-            return count
-        previous = count
-        time.sleep(0.3)
-    fail(f"rows still changing {SETTLE_SECONDS:.0f}s after the load ended")
+async def stored_requests(url: str, key: str) -> int:
+    """Requests stored for the organization of `key`, read through the store."""
+    store = open_store(url)
+    try:
+        org_id = await store.org_for_key_hash(hash_api_key(key))
+        if org_id is None:
+            fail("the measured run's key is not in the store")
+        return (await store.copy_counts(org_id=org_id))["requests"]
+    finally:
+        await store.close()
 
 
-def report(baseline: Measured, heliograph: Measured, args: argparse.Namespace) -> None:
+def report(baseline: Measured, heliograph: Measured, backend: str, args: argparse.Namespace) -> None:
     b, h = baseline.result, heliograph.result
     print_table(
-        f"Ingestion on SQLite: {args.workers} server process(es), {args.connections} connections, "
+        f"Ingestion on {backend}: {args.workers} server process(es), {args.connections} connections, "
         f"{args.threads} wrk threads, "
         f"{args.duration}s after {args.warmup}s warm-up",
         ("", "baseline", "heliograph", "heliograph/baseline"),
@@ -236,13 +241,13 @@ def check_durability(result: WrkResult, rows: int) -> None:
     console.print(
         f"Durability: wrk sent {result.sent:,} requests and counted {result.answered:,} answers "
         f"(wrk's own total {result.requests:,}): {result.ok:,} 2xx, {result.non2xx:,} non-2xx; "
-        f"rows in `requests`: {rows:,}"
+        f"requests stored: {rows:,}"
     )
     if result.unanswered:
         fail(f"{result.unanswered:,} requests were still unanswered when wrk stopped (try a longer --drain)")
     if rows != result.ok:
-        fail(f"rows in `requests` ({rows:,}) != 2xx answers counted by wrk ({result.ok:,})")
-    console.print("[bold green]Durability check passed[/bold green]: rows == 2xx answers.")
+        fail(f"requests stored ({rows:,}) != 2xx answers counted by wrk ({result.ok:,})")
+    console.print("[bold green]Durability check passed[/bold green]: requests stored == 2xx answers.")
 
 
 def main() -> None:
@@ -252,9 +257,10 @@ def main() -> None:
         fail("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
     with tempfile.TemporaryDirectory(prefix="heliograph-bench-ingest-") as tmp:
         baseline = bench_baseline(args, Path(tmp))
-        heliograph, rows = bench_heliograph(args, Path(tmp))
-    report(baseline, heliograph, args)
-    check_durability(heliograph.result, rows)
+        runs = {backend: bench_heliograph(args, Path(tmp), backend) for backend in args.backends}
+    for backend, (heliograph, rows) in runs.items():
+        report(baseline, heliograph, backend, args)
+        check_durability(heliograph.result, rows)
 
 
 if __name__ == "__main__":

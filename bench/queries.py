@@ -9,6 +9,7 @@ trivial query):
 - the same, filtered on positive feedback (the `Helicone-Session-Feedback` property filter)
 - the same, filtered on a custom property (`app` = `support-bot`) and a session cost range
 - `POST /v1/session/metrics/query`, no filter (every session)
+- `POST /v1/session/feedback/breakdown` by the custom property `app` (every session)
 - `POST /v1/request/query`: first page of 50, filtered on a property (`environment` = `prod`)
 
 Every answer is checked (its status, a full page whose rows satisfy the filter, metrics whose bins
@@ -16,7 +17,8 @@ count sessions), so a fast error cannot pass for a fast query; the first answer 
 checked in depth (one session's requests read back). A query whose calls exceed --max-seconds stops
 early and says so. Printed: p50/p95/p99 in ms, the /healthz p50 and the ratios, the server's peak RSS.
 
-Run: `.venv/bin/python bench/queries.py [--calls N] [--database-url postgresql://...]`.
+Run: `.venv/bin/python bench/queries.py [--calls N] [--database-url postgresql://...|chdb:///dir]`;
+ClickHouse at ten times the data: `--requests 10000000 --sessions 1000000 --database-url chdb:///dir`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from _harness import (
     run_main,
     running_server,
 )
-from _seed import add_seed_arguments, ensure_seeded, parse_seed_args, seed_org
+from _seed import EXTRA_PROPERTIES, add_seed_arguments, ensure_seeded, parse_seed_args, seed_org
 from heliograph.domain.records import FEEDBACK_KEY
 
 WARMUP_CALLS = 3
@@ -54,6 +56,7 @@ REQUESTS, SESSIONS = "request_response_rmt", "sessions_request_response_rmt"
 APP, ENVIRONMENT = ("app", "support-bot"), ("environment", "prod")
 COST_RANGE_USD = (0.01, 0.2)
 ALL_TIME = {"startTimeUnixMs": 0, "endTimeUnixMs": 4_102_444_800_000}  # 1970 to 2100
+EXTRA_VALUES = dict(EXTRA_PROPERTIES)
 
 
 def _sessions(filter_: Any) -> dict[str, Any]:
@@ -103,6 +106,17 @@ def _metrics_ok(sessions: int) -> Callable[[Answer], str | None]:
     return check
 
 
+def _breakdown_ok(sessions: int) -> Callable[[Any], str | None]:
+    def check(rows: list[Answer]) -> str | None:
+        values = {row["value"] for row in rows}
+        if values != set(EXTRA_VALUES[APP[0]]):
+            return f"values {sorted(values)}"
+        counted = sum(row["sessions"] for row in rows)
+        return None if 0 < counted < sessions else f"{counted:,} sessions of {sessions:,}"
+
+    return check
+
+
 def queries(args: argparse.Namespace) -> list[Query]:
     low, high = COST_RANGE_USD
     cost_range = _and(
@@ -132,6 +146,12 @@ def queries(args: argparse.Namespace) -> list[Query]:
             "/v1/session/metrics/query",
             {"nameContains": "", "timezoneDifference": 0},
             _metrics_ok(args.sessions),
+        ),
+        Query(
+            "feedback breakdown by a property",
+            "/v1/session/feedback/breakdown",
+            {"property": APP[0]},
+            _breakdown_ok(args.sessions),
         ),
         Query(
             "requests, first page, property",
