@@ -81,6 +81,7 @@ CHDB_SERVER_SUITES = (
     "security/test_isolation.py",
     "gateway/test_gateway_sdks.py",
     "dashboard/test_pages.py",
+    "reliability/test_process_faults.py",
 )
 
 

@@ -23,10 +23,10 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import sqlalchemy as sa
 
-from heliograph.storage.sql.schema import properties, requests, session_users, sessions
-from heliograph.storage.sql.store import SqlStore
+from heliograph.domain.records import RequestRecord
+from heliograph.domain.sessions import SessionQuery
+from heliograph.storage import open_store
 from support import log_body
 
 __all__ = [
@@ -186,27 +186,25 @@ class StoredCheck:
 
 
 async def check_stored(database_url: str, org_id: str, load: Load) -> StoredCheck:
-    """Read the organization's rows straight from the database and compare them with the plan."""
-    store = SqlStore.from_url(database_url)
+    """Read the organization's requests and session rollups through the store (the server is stopped)
+    and compare them with the plan."""
+    store = open_store(database_url)
     try:
-        async with store.engines.reader.connect() as conn:
-            rows = (await conn.execute(sa.select(requests).where(requests.c.org_id == org_id))).all()
-            props: dict[str, dict[str, str]] = defaultdict(dict)
-            for p in await conn.execute(sa.select(properties).where(properties.c.org_id == org_id)):
-                props[p.request_id][p.key] = p.value
-            rollups = (await conn.execute(sa.select(sessions).where(sessions.c.org_id == org_id))).all()
-            users: dict[str, set[str]] = defaultdict(set)
-            for u in await conn.execute(sa.select(session_users).where(session_users.c.org_id == org_id)):
-                users[u.session_id].add(u.user_id)
+        rows: list[RequestRecord] = []
+        while page := await store.export_requests(
+            org_id=org_id, after=rows[-1].request_id if rows else None, limit=1000
+        ):
+            rows += [stored.record for stored in page]
+        rollups = await store.query_sessions(org_id=org_id, query=SessionQuery(limit=1_000_000))
     finally:
         await store.close()
-    stored = {row.request_id: row for row in rows}
-    problems = [problem for row in rows for problem in _row_problems(row, props[row.request_id], load)]
-    problems += _rollup_problems(rows, rollups, users)
+    stored = {row.request_id for row in rows}
+    problems = [problem for row in rows for problem in _row_problems(row, row.properties, load)]
+    problems += _rollup_problems(rows, rollups, {r.session_id: set(r.user_ids) for r in rollups})
     return StoredCheck(
         stored=len(rows),
-        acknowledged_lost=sorted(load.acknowledged - stored.keys()),
-        gateway_missing=sorted(load.gateway_answered - stored.keys()),
+        acknowledged_lost=sorted(load.acknowledged - stored),
+        gateway_missing=sorted(load.gateway_answered - stored),
         problems=problems,
     )
 

@@ -12,8 +12,17 @@ from heliograph.cli.main import app
 from heliograph.storage.clickhouse.schema import MIGRATIONS, TABLES, migration_ddl
 
 
+def _all_statements(cluster: str | None = None) -> list[str]:
+    return [statement for migration in MIGRATIONS for statement in migration_ddl(migration, cluster=cluster)]
+
+
+def test_the_migrations_create_every_declared_table_once() -> None:
+    assert [table for migration in MIGRATIONS for table in migration.tables] == list(TABLES)
+    assert [migration.version for migration in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
 def test_one_server_gets_one_replacing_table_per_declaration() -> None:
-    statements = migration_ddl(MIGRATIONS[0])
+    statements = _all_statements()
     assert len(statements) == len(TABLES)
     for table, statement in zip(TABLES, statements, strict=True):
         assert statement.startswith(f"CREATE TABLE IF NOT EXISTS {table.name} (")
@@ -22,7 +31,7 @@ def test_one_server_gets_one_replacing_table_per_declaration() -> None:
 
 
 def test_a_cluster_gets_replicated_local_tables_and_distributed_ones_sharded_by_their_key() -> None:
-    statements = migration_ddl(MIGRATIONS[0], cluster="prod")
+    statements = _all_statements(cluster="prod")
     assert len(statements) == 2 * len(TABLES)
     for table, local, distributed in zip(TABLES, statements[::2], statements[1::2], strict=True):
         assert local.startswith(f"CREATE TABLE IF NOT EXISTS {table.name}_local ON CLUSTER prod (")
@@ -40,7 +49,7 @@ def test_a_cluster_gets_replicated_local_tables_and_distributed_ones_sharded_by_
 def test_clickhouse_parses_every_cluster_statement(chdb_url: str) -> None:
     client = clickhouse_connect.get_client(dsn=chdb_url)
     try:
-        for statement in migration_ddl(MIGRATIONS[0], cluster="prod"):
+        for statement in _all_statements(cluster="prod"):
             formatted = client.query("SELECT formatQuery({q:String})", {"q": statement}).result_rows[0][0]
             assert "ON CLUSTER prod" in formatted
     finally:

@@ -16,6 +16,7 @@ __all__ = [
     "live",
     "live_requests",
     "recompute_sessions",
+    "rollup_computed_ms",
     "rollup_version",
     "saturated_sum",
     "session_rollup",
@@ -77,6 +78,11 @@ def session_rollup(params: Params, org_id: str) -> str:
 # the servers say; of two that saw as many (a new rating, a later property), the later one.
 _COUNTED_SHIFT = 2**43
 _VERSION_EPOCH_MS = 1_735_689_600_000
+
+
+def rollup_computed_ms(version: str) -> str:
+    """SQL: when the rollup of `version` was computed (epoch ms), as rollup_version put it in."""
+    return f"(toInt64({version} % {_COUNTED_SHIFT}) + {_VERSION_EPOCH_MS})"
 
 
 def rollup_version(counted: int, now_ms: int) -> int:

@@ -158,7 +158,15 @@ SESSIONS = Table(
     "cityHash64(org_id, session_id)",
     indexes=("INDEX ix_session_id session_id TYPE bloom_filter GRANULARITY 1",),
 )
-TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS, SESSIONS)
+# A session whose rollup is about to change: written before the change, so that a rollup a killed
+# process never recomputed is found (and recomputed) at the next start.
+ROLLUP_PENDING = Table(
+    "rollup_pending",
+    (("org_id", "String"), ("session_id", "String"), ("marked_ms", "Int64"), *_VERSIONED),
+    ("org_id", "session_id"),
+    "cityHash64(org_id, session_id)",
+)
+TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS, SESSIONS, ROLLUP_PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +176,10 @@ class Migration:
     tables: tuple[Table, ...]
 
 
-MIGRATIONS = (Migration(1, "initial schema", TABLES),)
+MIGRATIONS = (
+    Migration(1, "initial schema", TABLES[:-1]),
+    Migration(2, "rollups pending recomputation", (ROLLUP_PENDING,)),
+)
 
 
 def migration_ddl(migration: Migration, *, cluster: str | None = None) -> list[str]:

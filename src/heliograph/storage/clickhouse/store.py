@@ -11,7 +11,7 @@ first request can never be counted twice or leave a stale sum.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
@@ -34,6 +34,7 @@ from heliograph.storage.clickhouse.reads import (
     live,
     live_requests,
     recompute_sessions,
+    rollup_computed_ms,
     rollup_version,
     saturated_sum,
     session_rollup,
@@ -41,6 +42,7 @@ from heliograph.storage.clickhouse.reads import (
 from heliograph.storage.clickhouse.rows import REQUEST_COLUMNS, request_row, session_summary, stored_request
 from heliograph.storage.clickhouse.schema import (
     REQUESTS,
+    ROLLUP_PENDING,
     SESSION_FEEDBACK,
     SESSION_TAGS,
     SESSIONS,
@@ -53,6 +55,7 @@ from heliograph.storage.clickhouse.transfer import ClickHouseTransfer
 __all__ = ["ClickHouseStore"]
 
 _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
+REPAIR_BATCH = 10_000  # sessions recomputed per statement when repairing at start
 
 
 def _now_ms() -> int:
@@ -80,17 +83,23 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
         """ClickHouse plans from its indexes and needs no statistics."""
 
     async def migrate(self) -> None:
+        """Apply the migrations, then recompute any rollup a killed process left behind its write."""
         await apply_migrations(self._db, cluster=self._cluster)
+        await self._db.write(repair_rollups)
 
-    def _recompute(self, session: WriteSession, keys: set[tuple[str, str]]) -> None:
-        """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests
-        (reads.recompute_sessions), on the writer thread after the write it follows."""
-        if keys:
-            params = Params()
-            statement = recompute_sessions(
-                params.add(sorted(keys), "Array(Tuple(String, String))"), params.add(_now_ms(), "Int64")
-            )
-            session.command(statement, params.values)
+    def _changing(self, session: WriteSession, keys: set[tuple[str, str]], write: Callable[[], None]) -> None:
+        """Run `write`, which changes the sessions `keys`, then recompute their rollups.
+
+        A pending mark is written first, so that a process killed between the write and the recompute
+        leaves a mark that `repair_rollups` finds at the next start."""
+        if not keys:
+            write()
+            return
+        now = _now_ms()
+        marks = [(org_id, session_id, now, self._db.next_version(), 0) for org_id, session_id in sorted(keys)]
+        session.insert(ROLLUP_PENDING.name, ROLLUP_PENDING.column_names(), marks)
+        write()
+        _recompute(session, keys)
 
     # -- ingestion -------------------------------------------------------------------------------
 
@@ -110,10 +119,13 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
                 )
             )
             fresh = [r for key, r in unique.items() if key not in stored]
-            touched = {(r.org_id, r.session_id) for r in fresh if r.session_id}
+            touched = {(r.org_id, str(r.session_id)) for r in fresh if r.session_id}
             moved = _moved_sessions(session, touched, fresh)
-            session.insert(REQUESTS.name, REQUEST_COLUMNS, [request_row(r) for r in fresh])
-            self._recompute(session, touched)
+            self._changing(
+                session,
+                touched,
+                lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, [request_row(r) for r in fresh]),
+            )
             # A session whose first request came late sits under a new key now: delete the old one.
             session.insert(SESSIONS.name, _TOMBSTONE_COLUMNS, moved)
 
@@ -173,9 +185,12 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
             row["properties"], row["scores"] = dict(row["properties"]), dict(row["scores"])
             change(row)
             row["version"] = self._db.next_version()
-            session.insert(REQUESTS.name, REQUEST_COLUMNS, [[row[c] for c in REQUEST_COLUMNS]])
-            if row["session_id"]:  # the session's property pairs may have changed
-                self._recompute(session, {(org_id, row["session_id"])})
+            changed = {(org_id, row["session_id"])} if row["session_id"] else set()  # its property pairs
+            self._changing(
+                session,
+                changed,
+                lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, [[row[c] for c in REQUEST_COLUMNS]]),
+            )
             return True
 
         return await self._db.write(work)
@@ -221,8 +236,11 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
                     self._db.next_version(),
                     int(rating is None),
                 )
-                session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), [row])
-                self._recompute(session, {(org_id, session_id)})
+                self._changing(
+                    session,
+                    {(org_id, session_id)},
+                    lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), [row]),
+                )
             return first
 
         return await self._db.write(work)
@@ -237,8 +255,11 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
             )
             version, now = self._db.next_version(), _now_ms()
             rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
-            session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), rows)
-            self._recompute(session, {(org_id, str(s)) for (s,) in known})
+            self._changing(
+                session,
+                {(org_id, str(s)) for (s,) in known},
+                lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), rows),
+            )
             return len(rows)
 
         return await self._db.write(work) if ratings else 0
@@ -367,6 +388,28 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
             return True
 
         return await self._db.write(work)
+
+
+def _recompute(session: WriteSession, keys: set[tuple[str, str]]) -> None:
+    """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests."""
+    if keys:
+        params = Params()
+        statement = recompute_sessions(
+            params.add(sorted(keys), "Array(Tuple(String, String))"), params.add(_now_ms(), "Int64")
+        )
+        session.command(statement, params.values)
+
+
+def repair_rollups(session: WriteSession) -> None:
+    """Recompute the rollup of every session marked pending after its newest rollup was computed."""
+    stale = session.rows(
+        f"SELECT p.org_id, p.session_id FROM {live('rollup_pending', 'p')} "
+        f"LEFT JOIN (SELECT org_id, session_id, max(version) AS version FROM {live('sessions')} "
+        "GROUP BY org_id, session_id) AS s ON s.org_id = p.org_id AND s.session_id = p.session_id "
+        f"WHERE {rollup_computed_ms('s.version')} < p.marked_ms"
+    )
+    for start in range(0, len(stale), REPAIR_BATCH):
+        _recompute(session, {(str(o), str(s)) for o, s in stale[start : start + REPAIR_BATCH]})
 
 
 _TOMBSTONE_COLUMNS = ("org_id", "first_created_at_ms", "session_id", "version", "deleted")
