@@ -82,6 +82,7 @@ CHDB_SERVER_SUITES = (
     "gateway/test_gateway_sdks.py",
     "dashboard/test_pages.py",
     "reliability/test_process_faults.py",
+    "security/test_schemathesis.py",
 )
 
 
