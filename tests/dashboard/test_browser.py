@@ -69,11 +69,14 @@ def chromium_installed() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def site(chromium_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The demo in `acme` (the same loader as `heliograph demo`) and one session of `rival`."""
+@pytest.fixture(scope="module", params=["sqlite", "chdb"])
+def site(
+    request: pytest.FixtureRequest, chromium_installed: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """The demo in `acme` (the same loader as `heliograph demo`) and one session of `rival`, on SQLite
+    and on embedded ClickHouse (loaded before the server starts: chdb admits one process)."""
     folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'heliograph.db'}"
+    url = f"sqlite:///{folder / 'heliograph.db'}" if request.param == "sqlite" else f"chdb://{folder / 'ch'}"
     asyncio.run(load_demo_into(url, org="acme", sessions=DEMO_SESSIONS))
     key = asyncio.run(create_key(url, org="acme", name="browser", migrate=False))
     rival_key = asyncio.run(create_key(url, org="rival", name="browser", migrate=False))

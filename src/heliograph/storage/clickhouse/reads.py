@@ -13,11 +13,11 @@ from typing import Any
 __all__ = [
     "ROLLUP_COLUMNS",
     "Params",
+    "drop_stale_rollups",
     "live",
     "live_requests",
     "recompute_sessions",
     "rollup_computed_ms",
-    "rollup_version",
     "saturated_sum",
     "session_rollup",
 ]
@@ -85,20 +85,16 @@ def rollup_computed_ms(version: str) -> str:
     return f"(toInt64({version} % {_COUNTED_SHIFT}) + {_VERSION_EPOCH_MS})"
 
 
-def rollup_version(counted: int, now_ms: int) -> int:
-    """The version a rollup of `counted` requests computed at `now_ms` gets (as recompute_sessions)."""
-    return counted * _COUNTED_SHIFT + now_ms - _VERSION_EPOCH_MS
-
-
 def recompute_sessions(keys: str, now_ms: str) -> str:
     """INSERT … SELECT of a new rollup version for each (org id, session id) in the array `keys`:
     aggregates over all of its requests (each counted once), its first request (earliest, ties by
     smallest id), its newest non-empty name, its current feedback (NULL when not rated) and the
     (key, value) pairs of its requests' properties, their models and providers.
 
-    Every writer inserts its requests before it recomputes their sessions, so of two servers writing
-    one session at once, the one that reads second sees both inserts; its rollup counts more requests,
-    so its version is higher and it is the one read."""
+    The version counts every request id the session ever had, deleted ones included (their deletion
+    rows stay), so it never goes down. Every writer inserts its requests before it recomputes their
+    sessions, so of two servers writing one session at once, the one that reads second sees both
+    inserts; its rollup counts more requests, so its version is higher and it is the one read."""
     return f"""INSERT INTO sessions ({ROLLUP_COLUMNS}, {_CARRIED}, org_id, version, deleted)
 SELECT
     r.session_id,
@@ -118,12 +114,31 @@ SELECT
     groupUniqArray(r.model),
     groupUniqArray(toString(r.provider)),
     r.org_id,
-    toUInt64(count()) * {_COUNTED_SHIFT} + toUInt64({now_ms} - {_VERSION_EPOCH_MS}),
+    toUInt64(any(v.seen)) * {_COUNTED_SHIFT} + toUInt64({now_ms} - {_VERSION_EPOCH_MS}),
     0
 FROM {live("requests", "r")}
+LEFT JOIN (
+    SELECT org_id, session_id, uniqExact(request_id) AS seen FROM requests
+    WHERE (org_id, session_id) IN {keys} GROUP BY org_id, session_id
+) AS v ON v.org_id = r.org_id AND v.session_id = r.session_id
 LEFT JOIN (
     SELECT org_id, session_id, toNullable(rating) AS rating FROM {live("session_feedback")}
     WHERE (org_id, session_id) IN {keys}
 ) AS f ON f.org_id = r.org_id AND f.session_id = r.session_id
 WHERE (r.org_id, r.session_id) IN {keys}
 GROUP BY r.org_id, r.session_id"""
+
+
+def drop_stale_rollups(keys: str) -> str:
+    """INSERT … SELECT of deletion rows for the rollups of the sessions in `keys` that are no longer
+    current: one superseded by a newer version under another key (a late request started the session
+    earlier, or its first request was deleted), and every one of a session left without requests."""
+    return f"""INSERT INTO sessions (org_id, first_created_at_ms, session_id, version, deleted)
+SELECT org_id, first_created_at_ms, session_id, newest, 1 FROM (
+    SELECT org_id, first_created_at_ms, session_id, version,
+        max(version) OVER (PARTITION BY org_id, session_id) AS newest
+    FROM {live("sessions")} WHERE (org_id, session_id) IN {keys}
+)
+WHERE version < newest OR (org_id, session_id) NOT IN (
+    SELECT org_id, session_id FROM {live("requests")} WHERE (org_id, session_id) IN {keys}
+)"""

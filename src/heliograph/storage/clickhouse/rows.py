@@ -13,7 +13,7 @@ __all__ = ["REQUEST_COLUMNS", "request_row", "session_summary", "stored_request"
 REQUEST_COLUMNS = REQUESTS.column_names()
 
 
-def request_row(r: RequestRecord) -> list[Any]:
+def request_row(r: RequestRecord, *, version: int) -> list[Any]:
     values = {
         "org_id": r.org_id,
         "session_id": r.session_id or "",
@@ -41,7 +41,7 @@ def request_row(r: RequestRecord) -> list[Any]:
         "response_body": r.response_body,
         "properties": r.properties,
         "scores": {},
-        "version": 0,
+        "version": version,
         "deleted": 0,
     }
     return [values[c] for c in REQUEST_COLUMNS]

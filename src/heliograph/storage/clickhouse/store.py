@@ -31,11 +31,11 @@ from heliograph.storage.clickhouse.client import Connection, WriteSession, parse
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
+    drop_stale_rollups,
     live,
     live_requests,
     recompute_sessions,
     rollup_computed_ms,
-    rollup_version,
     saturated_sum,
     session_rollup,
 )
@@ -45,7 +45,6 @@ from heliograph.storage.clickhouse.schema import (
     ROLLUP_PENDING,
     SESSION_FEEDBACK,
     SESSION_TAGS,
-    SESSIONS,
     apply_migrations,
 )
 from heliograph.storage.clickhouse.selects import SESSION_SORT, request_order, request_where, session_where
@@ -55,6 +54,9 @@ from heliograph.storage.clickhouse.transfer import ClickHouseTransfer
 __all__ = ["ClickHouseStore"]
 
 _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
+# The key and version columns of a deletion row (the other columns keep their defaults).
+_DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
+_SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
 REPAIR_BATCH = 10_000  # sessions recomputed per statement when repairing at start
 
 
@@ -113,21 +115,16 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
             # at once) is a second copy of the same key, which every read sees once.
             stored = set(
                 session.rows(
-                    "SELECT org_id, request_id FROM requests "
+                    f"SELECT org_id, request_id FROM {live('requests')} "
                     "WHERE org_id IN {orgs:Array(String)} AND request_id IN {ids:Array(String)}",
                     {"orgs": sorted({o for o, _ in unique}), "ids": sorted({r for _, r in unique})},
                 )
             )
             fresh = [r for key, r in unique.items() if key not in stored]
             touched = {(r.org_id, str(r.session_id)) for r in fresh if r.session_id}
-            moved = _moved_sessions(session, touched, fresh)
-            self._changing(
-                session,
-                touched,
-                lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, [request_row(r) for r in fresh]),
-            )
-            # A session whose first request came late sits under a new key now: delete the old one.
-            session.insert(SESSIONS.name, _TOMBSTONE_COLUMNS, moved)
+            version = self._db.next_version()  # above an earlier deletion of the same request id
+            rows = [request_row(r, version=version) for r in fresh]
+            self._changing(session, touched, lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, rows))
 
         if unique:
             await self._db.write(work)
@@ -191,6 +188,24 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
                 changed,
                 lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, [[row[c] for c in REQUEST_COLUMNS]]),
             )
+            return True
+
+        return await self._db.write(work)
+
+    async def delete_request(self, *, org_id: str, request_id: str) -> bool:
+        def work(session: WriteSession) -> bool:
+            params = Params()
+            found = session.rows(
+                f"SELECT session_id FROM {live_requests(params, org_id)} "
+                f"WHERE request_id = {params.text(request_id)} LIMIT 1",
+                params.values,
+            )
+            if not found:
+                return False
+            (session_id,) = found[0]
+            row = (org_id, session_id, request_id, self._db.next_version(), 1)
+            changed = {(org_id, str(session_id))} if session_id else set()
+            self._changing(session, changed, lambda: session.insert(REQUESTS.name, _DELETION, [row]))
             return True
 
         return await self._db.write(work)
@@ -263,6 +278,29 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
             return len(rows)
 
         return await self._db.write(work) if ratings else 0
+
+    async def delete_session(self, *, org_id: str, session_id: str) -> bool:
+        def work(session: WriteSession) -> bool:
+            params = Params()
+            ids = session.rows(
+                f"SELECT request_id FROM {live_requests(params, org_id)} "
+                f"WHERE session_id = {params.text(session_id)} AND session_id != ''",
+                params.values,
+            )
+            if not ids:
+                return False
+            version = self._db.next_version()
+            gone = [(org_id, session_id, request_id, version, 1) for (request_id,) in ids]
+
+            def delete() -> None:
+                session.insert(REQUESTS.name, _DELETION, gone)
+                for table in (SESSION_FEEDBACK, SESSION_TAGS):
+                    session.insert(table.name, _SESSION_DELETION, [(org_id, session_id, version, 1)])
+
+            self._changing(session, {(org_id, session_id)}, delete)
+            return True
+
+        return await self._db.write(work)
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         params = Params()
@@ -391,13 +429,13 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
 
 
 def _recompute(session: WriteSession, keys: set[tuple[str, str]]) -> None:
-    """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests."""
+    """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests, and
+    delete the rollups that it leaves out of date."""
     if keys:
         params = Params()
-        statement = recompute_sessions(
-            params.add(sorted(keys), "Array(Tuple(String, String))"), params.add(_now_ms(), "Int64")
-        )
-        session.command(statement, params.values)
+        sessions = params.add(sorted(keys), "Array(Tuple(String, String))")
+        session.command(recompute_sessions(sessions, params.add(_now_ms(), "Int64")), params.values)
+        session.command(drop_stale_rollups(sessions), params.values)
 
 
 def repair_rollups(session: WriteSession) -> None:
@@ -410,33 +448,6 @@ def repair_rollups(session: WriteSession) -> None:
     )
     for start in range(0, len(stale), REPAIR_BATCH):
         _recompute(session, {(str(o), str(s)) for o, s in stale[start : start + REPAIR_BATCH]})
-
-
-_TOMBSTONE_COLUMNS = ("org_id", "first_created_at_ms", "session_id", "version", "deleted")
-
-
-def _moved_sessions(
-    session: WriteSession, touched: set[tuple[str, str]], fresh: Sequence[RequestRecord]
-) -> list[tuple[str, int, str, int, int]]:
-    """Deletion rows for the rollups of `touched` sessions that `fresh` requests make start earlier,
-    each versioned above the rollup it deletes (which counted the session's stored requests)."""
-    if not touched:
-        return []
-    stored = session.rows(
-        f"SELECT org_id, session_id, min(created_at_ms), count() FROM {live('requests')} "
-        "WHERE (org_id, session_id) IN {keys:Array(Tuple(String, String))} GROUP BY org_id, session_id",
-        {"keys": sorted(touched)},
-    )
-    earliest: dict[tuple[str, str], int] = {}
-    for r in fresh:
-        key = (r.org_id, str(r.session_id))
-        earliest[key] = min(earliest.get(key, r.created_at_ms), r.created_at_ms)
-    now = _now_ms()
-    return [
-        (org_id, first_ms, session_id, rollup_version(count, now) + 1, 1)
-        for org_id, session_id, first_ms, count in stored
-        if earliest[(org_id, session_id)] < first_ms
-    ]
 
 
 def _first_request(session: WriteSession, org_id: str, session_id: str) -> str | None:
