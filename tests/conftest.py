@@ -78,6 +78,7 @@ CHDB_SERVER_SUITES = (
     "api/test_queries.py",
     "api/test_requests.py",
     "api/test_ingest.py",
+    "api/test_ingest_captured.py",
     "security/test_isolation.py",
     "gateway/test_gateway_sdks.py",
     "dashboard/test_pages.py",
