@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 from heliograph.ingest.spans import SPAN_NAMESPACE
 
@@ -54,12 +55,15 @@ class SpanMaker:
         end_ms: int,
         parent: str | None = None,
         events: Sequence[tuple[str, int]] = (),
+        failed: bool = False,
     ) -> str:
         """Make and end one span (a child of the span named `parent`); returns its name."""
         context = trace.set_span_in_context(self._live[parent]) if parent else None
         span = self._tracer.start_span(name, context=context, attributes=attributes, start_time=start_ms * MS)
         for event_name, at_ms in events:
             span.add_event(event_name, timestamp=at_ms * MS)
+        if failed:
+            span.set_status(StatusCode.ERROR)
         span.end(end_time=end_ms * MS)
         self._live[name] = span
         return name

@@ -201,6 +201,26 @@ class TestConventions:
             assert row["response_body"]["choices"][0]["message"] == {"role": "assistant", "content": "Hello!"}
             assert _session_row(cast, session_id) == expected_session, convention
 
+    @pytest.mark.parametrize(
+        ("convention", "event"),
+        [
+            pytest.param("traceloop", "llm.content.completion.chunk", id="traceloop"),
+            pytest.param("openinference", "First Token Stream Event", id="openinference"),
+            pytest.param("genai", "gen_ai.content.completion.chunk", id="genai"),
+        ],
+    )
+    def test_a_first_token_event_gives_the_time_to_first_token_and_an_error_status_is_500(
+        self, cast: Cast, convention: str, event: str
+    ) -> None:
+        maker = SpanMaker()
+        attributes = convention_attributes(convention, f"ttft-{uuid.uuid4()}")
+        events = [(event, START_MS + 300), (event, START_MS + 400)]
+        maker.span("chat", attributes, start_ms=START_MS, end_ms=END_MS, events=events, failed=True)
+        (span,) = maker.finished()
+        assert read_answer(post_spans(cast.alice.client, [span])) == (0, "")
+        row = stored_row(cast.alice, request_id_of(span))
+        assert (row["time_to_first_token"], row["response_status"]) == (300, 500)
+
     def test_the_sdk_exporter_s_spans_are_stored_at_every_path(self, cast: Cast) -> None:
         for path in PATHS:
             maker = SpanMaker()

@@ -93,10 +93,11 @@ def records_of_export(
     export: ExportTraceServiceRequest, *, org_id: str, prices: PriceTable, received_at_ms: int
 ) -> MappedExport:
     """Map every span of `export`; a span that cannot be used is counted, never fails the others."""
-    nodes = {(span.trace_id, span.span_id): _Node(span, _attributes(span)) for span in _spans(export)}
+    spans = [_Node(span, _attributes(span)) for span in _spans(export)]
+    nodes = {(node.span.trace_id, node.span.span_id): node for node in spans}  # to find parents
     records: list[RequestRecord] = []
     unknown, invalid = 0, list[str]()
-    for node in nodes.values():
+    for node in spans:
         kind = _kind_of(node.attributes)
         if kind is None:
             unknown += 1
