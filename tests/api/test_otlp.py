@@ -276,6 +276,28 @@ class TestConventions:
         assert read_answer(response) == (0, "")
         assert stored_row(cast.alice, request_id_of(span))["prompt_tokens"] == PROMPT
 
+    def test_otlp_json_with_hex_ids_is_read_as_the_specification_writes_it(self, cast: Cast) -> None:
+        maker = SpanMaker()
+        maker.span(
+            "agent",
+            {"openinference.span.kind": "AGENT", "session.id": f"hex-{uuid.uuid4()}"},
+            start_ms=START_MS,
+            end_ms=END_MS,
+        )
+        chat = {k: v for k, v in convention_attributes("genai", "").items() if k != "gen_ai.conversation.id"}
+        maker.span("chat", chat, start_ms=START_MS, end_ms=END_MS, parent="agent")
+        spans = maker.finished()
+        document = json.loads(encoded(spans, "json"))
+        for span in document["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+            for key in ("traceId", "spanId", "parentSpanId"):
+                if key in span:
+                    span[key] = base64.b64decode(span[key]).hex()
+        response = cast.alice.client.post("/v1/traces", json=document)
+        assert read_answer(response) == (0, "")
+        stored = stored_row(cast.alice, request_id_of(spans[1]))
+        assert stored["properties"]["Helicone-Session-Id"].startswith("hex-")
+        assert stored["properties"]["Helicone-Session-Path"] == "/agent"
+
 
 class TestSessions:
     def test_an_agent_trace_with_only_a_session_id_forms_the_path_tree_from_span_names(
