@@ -188,6 +188,10 @@ CASES: dict[tuple[str, str], Check] = {
     ("GET", "/healthz"): _no_tenant_data("/healthz"),
     ("GET", "/metrics"): _no_tenant_data("/metrics"),
     **{("POST", f"/{p}/v1/log"): _log(f"/{p}/v1/log") for p in ("custom", "oai", "anthropic")},
+    **{
+        ("POST", path): _log(path)
+        for path in ("/v1/trace/custom/log", "/v1/trace/custom/v1/log", "/v1/trace/custom/log/typed")
+    },
     ("POST", "/v1/session/query"): _session_list("/v1/session/query", **SESSION_BODY),
     ("POST", "/v1/session/count"): _session_list("/v1/session/count", **SESSION_BODY),
     ("POST", "/v1/session/name/query"): _session_list("/v1/session/name/query", **NAME_BODY),

@@ -80,8 +80,9 @@ def test_every_operation_answers_as_documented(
 
 
 def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
-    """A time window that ends before it starts, or a moment outside 1970..9999: valid field by field,
-    refused with 400 as the schema's descriptions say."""
+    """A time window that ends before it starts, a moment outside 1970..9999, or a custom trace's time
+    as text that is neither epoch digits nor ISO 8601: valid field by field, refused with 400 as the
+    schema's descriptions say."""
     if not isinstance(body, dict):
         return False
     window = body.get("timeFilter")
@@ -90,6 +91,8 @@ def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
         return _after(window.get("startTimeUnixMs"), window.get("endTimeUnixMs"))
     if isinstance(timing, dict):
         start, end = timing.get("startTime"), timing.get("endTime")
+        if isinstance(start, str) or isinstance(end, str):
+            return True
         if isinstance(start, dict) and isinstance(end, dict):
             moments = (_epoch_ms(start), _epoch_ms(end))
             return moments[0] > moments[1] or not all(0 <= ms <= _LAST_MS_OF_9999 for ms in moments)

@@ -17,7 +17,7 @@ from heliograph.api.routes.gateway import OPENAPI_PATHS as GATEWAY_PATHS
 from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
 from heliograph.api.routes.otlp import OPENAPI_PATHS as OTLP_PATHS
 from heliograph.api.routes.otlp import OPENAPI_SCHEMAS as OTLP_SCHEMAS
-from heliograph.api.schemas import FILTER_REF, NO_NUL, AsyncLogCreate, ErrorPublic
+from heliograph.api.schemas import FILTER_REF, NO_NUL, AsyncLogCreate, CustomTraceCreate, ErrorPublic
 from heliograph.domain.filters import (
     FIELDS,
     MAX_TEXT_VALUE_CHARS,
@@ -139,7 +139,7 @@ def install_openapi(app: FastAPI) -> None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             schema["paths"] = {**INGEST_PATHS, **OTLP_PATHS, **schema["paths"], **GATEWAY_PATHS}
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (AsyncLogCreate, ErrorPublic):
+            for model in (AsyncLogCreate, CustomTraceCreate, ErrorPublic):
                 body = model.model_json_schema(ref_template=_REF, by_alias=True)
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body
