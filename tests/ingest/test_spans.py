@@ -87,3 +87,8 @@ def test_unusable_spans_are_counted_with_the_reason_and_the_rest_are_kept() -> N
         "4 span(s) not stored: 1 not an LLM, tool, retriever, agent or chain span; "
         "3 invalid (first: Too many properties: at most 100 per request)"
     )
+
+
+def test_an_empty_session_id_is_no_session_and_gets_no_path() -> None:
+    properties, rejected, _ = _map(_span(1, "chat", **LLM, **{"session.id": ""}))
+    assert (properties, rejected) == ([{}], 0)

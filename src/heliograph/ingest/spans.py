@@ -93,11 +93,12 @@ def records_of_export(
     export: ExportTraceServiceRequest, *, org_id: str, prices: PriceTable, received_at_ms: int
 ) -> MappedExport:
     """Map every span of `export`; a span that cannot be used is counted, never fails the others."""
-    spans = [_Node(span, _attributes(span)) for span in _spans(export)]
-    nodes = {(node.span.trace_id, node.span.span_id): node for node in spans}  # to find parents
+    in_order = [_Node(span, _attributes(span)) for span in _spans(export)]
+    nodes = {(node.span.trace_id, node.span.span_id): node for node in in_order}  # to find parents
     records: list[RequestRecord] = []
-    unknown, invalid = 0, list[str]()
-    for node in spans:
+    invalid: list[str] = []
+    unknown = 0
+    for node in in_order:
         kind = _kind_of(node.attributes)
         if kind is None:
             unknown += 1
@@ -140,7 +141,7 @@ def _value(value: AnyValue) -> object:
 
 
 def _kind_of(attributes: Attributes) -> str | None:
-    """ "llm", "step" (tool, retriever, agent, chain) or None, from the first span-kind attribute set."""
+    """`llm`, `step` (tool, retriever, agent, chain) or None, from the first span-kind attribute set."""
     for name in _KIND_ATTRIBUTES:
         value = attributes.get(name)
         if isinstance(value, str) and value:
@@ -162,7 +163,8 @@ def _record(
     if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id) or not any(span.span_id):
         raise InvalidInput("a span needs a 16-byte trace id and an 8-byte span id")
     context = dict(_context(node, nodes))
-    if "helicone-session-id" in context and "helicone-session-path" not in context:
+    has_session = bool(context.get("helicone-session-id", ("", ""))[1])  # "" means no session
+    if has_session and "helicone-session-path" not in context:
         context["helicone-session-path"] = ("Helicone-Session-Path", _ancestor_path(node, nodes))
     helicone = read_helicone_headers(context.values())
     stable_id = uuid.uuid5(SPAN_NAMESPACE, f"{span.trace_id.hex()}-{span.span_id.hex()}")
