@@ -92,3 +92,24 @@ def test_unusable_spans_are_counted_with_the_reason_and_the_rest_are_kept() -> N
 def test_an_empty_session_id_is_no_session_and_gets_no_path() -> None:
     properties, rejected, _ = _map(_span(1, "chat", **LLM, **{"session.id": ""}))
     assert (properties, rejected) == ([{}], 0)
+
+
+def test_langfuse_s_usage_details_and_model_name_are_read_when_no_gen_ai_attribute_says_them() -> None:
+    export = ExportTraceServiceRequest()
+    usage = '{"input": 12, "output": 5, "total": 17, "input_cached_tokens": 4}'
+    attributes = {
+        "langfuse.observation.type": "generation",
+        "langfuse.observation.model.name": "gpt-4o-mini",
+        "langfuse.observation.usage_details": usage,
+    }
+    export.resource_spans.add().scope_spans.add().spans.append(_span(1, "generation", **attributes))
+    (record,) = records_of_export(
+        export, org_id="org", prices=PriceTable.load_default(), received_at_ms=0
+    ).records
+    assert (record.model, record.prompt_tokens, record.completion_tokens, record.cache_read_tokens) == (
+        "gpt-4o-mini",
+        12,
+        5,
+        4,
+    )
+    assert record.cost_known

@@ -40,8 +40,17 @@ _CACHE_WRITE_TOKENS = (
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
 )
-_REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model_name", "llm.model_name")
-_RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model_name", "llm.model_name")
+_LANGFUSE_MODEL = "langfuse.observation.model.name"
+_REQUEST_MODEL = ("gen_ai.request.model", "llm.request.model_name", "llm.model_name", _LANGFUSE_MODEL)
+_RESPONSE_MODEL = ("gen_ai.response.model", "llm.response.model_name", "llm.model_name", _LANGFUSE_MODEL)
+# Langfuse's usage_details (a JSON object) in the GenAI attributes' words; the span's own win.
+_LANGFUSE_USAGE = {
+    "input": "gen_ai.usage.input_tokens",
+    "output": "gen_ai.usage.output_tokens",
+    "cache_read_input_tokens": "gen_ai.usage.cache_read_input_tokens",
+    "input_cached_tokens": "gen_ai.usage.cache_read_input_tokens",
+    "cache_creation_input_tokens": "gen_ai.usage.cache_creation_input_tokens",
+}
 _STEP_INPUTS = (
     "input.value",
     "langfuse.observation.input",
@@ -74,6 +83,7 @@ def json_value(text: str) -> object:
 
 def usage_of(attributes: Attributes) -> Usage | None:
     """Token counts from the span, or None when it states none; prompt tokens include the cache's."""
+    attributes = _with_langfuse_usage(attributes)
     counts = [_count(attributes, names) for names in (_INPUT_TOKENS, _OUTPUT_TOKENS)]
     cache_read, cache_write = _count(attributes, _CACHE_READ_TOKENS), _count(attributes, _CACHE_WRITE_TOKENS)
     if all(count is None for count in (*counts, cache_read, cache_write)):
@@ -88,6 +98,17 @@ def usage_of(attributes: Attributes) -> Usage | None:
         model=_first_text(attributes, _RESPONSE_MODEL),
         found=True,
     )
+
+
+def _with_langfuse_usage(attributes: Attributes) -> Attributes:
+    details = attributes.get("langfuse.observation.usage_details")
+    parsed = json_value(details) if isinstance(details, str) else None
+    if not isinstance(parsed, dict):
+        return attributes
+    return {
+        **{_LANGFUSE_USAGE[key]: value for key, value in parsed.items() if key in _LANGFUSE_USAGE},
+        **attributes,
+    }
 
 
 def llm_bodies(attributes: Attributes) -> tuple[object, object]:
