@@ -68,7 +68,8 @@ class OtlpEndpoints:
         mapped = records_of_export(
             export, org_id=org_id, prices=state.prices, received_at_ms=time.time_ns() // 1_000_000
         )
-        await state.pipeline.submit_all(mapped.records)
+        if mapped.records:  # an export with nothing to store needs no database
+            await state.pipeline.submit_all(mapped.records)
         answer, content_type = export_response(
             rejected=mapped.rejected, message=mapped.message, encoding=encoding
         )
