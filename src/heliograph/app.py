@@ -18,6 +18,7 @@ from heliograph.api.openapi import install_openapi
 from heliograph.api.routes import admin, health, metrics, requests, sessions
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
+from heliograph.api.routes.otlp import OtlpEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.domain.pricing import PriceTable
@@ -94,9 +95,10 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     # Added last is outermost: the size limit guards the async-log and gateway endpoints, which answer
-    # ahead of the router (see api.routes.ingest and api.routes.gateway); the async log owns
+    # ahead of the router (see api.routes.ingest, api.routes.otlp and api.routes.gateway); the async log owns
     # /anthropic/v1/log, so it sits outside the gateway.
     app.add_middleware(GatewayEndpoints)
+    app.add_middleware(OtlpEndpoints, max_bytes=settings.max_body_bytes)
     app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)

@@ -5,6 +5,7 @@ HeliographError
 ├── Unauthorized          401  missing, unknown or revoked API key
 ├── NotFound              404  absent, or belonging to another organization
 ├── PayloadTooLarge       413  body over the configured limit
+├── UnsupportedMediaType  415  a body in an encoding the endpoint does not take
 └── Unavailable           503  the store or the ingest queue cannot take work now
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "StorageFault",
     "Unauthorized",
     "Unavailable",
+    "UnsupportedMediaType",
 ]
 
 
@@ -45,6 +47,10 @@ class NotFound(HeliographError):
 
 class PayloadTooLarge(HeliographError):
     status_code = 413
+
+
+class UnsupportedMediaType(HeliographError):
+    status_code = 415
 
 
 class StorageFault(HeliographError):

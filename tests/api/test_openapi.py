@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from heliograph.api.routes.gateway import OPENAPI_PATHS as GATEWAY_PATHS
 from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
+from heliograph.api.routes.otlp import OPENAPI_PATHS as OTLP_PATHS
 from heliograph.app import ROUTERS, create_app
 from heliograph.config import Settings
 from support import Server
@@ -28,7 +29,7 @@ def test_every_route_is_documented_with_a_summary_and_error_answers(server: Serv
         for method in route.methods
     } | {
         (path, method)
-        for paths in (INGEST_PATHS, GATEWAY_PATHS)
+        for paths in (INGEST_PATHS, OTLP_PATHS, GATEWAY_PATHS)
         for path, item in paths.items()
         for method in item
     }

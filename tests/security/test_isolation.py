@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from ingest_support import snapshot
+from otlp_support import SpanMaker, post_spans
 from support import Cast, Server, Tenant, log_body, query_body, session_headers
 
 FAR = {"startTimeUnixMs": 0, "endTimeUnixMs": 4_102_444_800_000}
@@ -81,6 +82,22 @@ def _log(path: str) -> Check:
         mine = bob.client.get(f"/v1/request/{secrets.request_id}")
         _shows_nothing_of_but_the_id(secrets, mine)
         assert mine.json()["data"]["request_body"]["messages"][0]["content"] == "bob"
+        session = bob.client.get(f"/v1/session/{secrets.session_id}")
+        _shows_nothing_of_but_the_id(secrets, session)
+        assert session.json()["data"]["session"]["total_requests"] == 1
+
+    return check
+
+
+def _export(path: str) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        # Bob exports a span into Alice's session id: the session he gets is his own.
+        maker = SpanMaker()
+        now_ms = int(time.time() * 1000)
+        attributes = {"openinference.span.kind": "LLM", "session.id": secrets.session_id}
+        maker.span("chat", attributes, start_ms=now_ms, end_ms=now_ms + 10)
+        response = post_spans(bob.client, maker.finished(), path=path)
+        assert response.status_code == 200, response.text
         session = bob.client.get(f"/v1/session/{secrets.session_id}")
         _shows_nothing_of_but_the_id(secrets, session)
         assert session.json()["data"]["session"]["total_requests"] == 1
@@ -178,6 +195,10 @@ CASES: dict[tuple[str, str], Check] = {
     ("GET", "/healthz"): _no_tenant_data("/healthz"),
     ("GET", "/metrics"): _no_tenant_data("/metrics"),
     **{("POST", f"/{p}/v1/log"): _log(f"/{p}/v1/log") for p in ("custom", "oai", "anthropic")},
+    **{
+        ("POST", path): _log(path)
+        for path in ("/v1/trace/custom/log", "/v1/trace/custom/v1/log", "/v1/trace/custom/log/typed")
+    },
     ("POST", "/v1/session/query"): _session_list("/v1/session/query", **SESSION_BODY),
     ("POST", "/v1/session/count"): _session_list("/v1/session/count", **SESSION_BODY),
     ("POST", "/v1/session/name/query"): _session_list("/v1/session/name/query", **NAME_BODY),
@@ -210,6 +231,7 @@ CASES: dict[tuple[str, str], Check] = {
         "POST", "/v1/request/{request_id}/score", {"scores": {"quality": 1}}
     ),
     ("POST", "/v1/admin/keys"): _admin_refused,
+    **{("POST", path): _export(path) for path in ("/v1/traces", "/v1/trace/log-python", "/v1/trace/log")},
     **{
         (method, f"{prefix}/{{path}}"): _proxied(method, prefix)
         for prefix in ("/openai/v1", "/anthropic/v1", "/gateway")

@@ -32,6 +32,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Missing, unknown or revoked API key"),
         (404, "Not found in the caller's organization"),
         (413, "Body over the size limit"),
+        (415, "The body's Content-Type or Content-Encoding is not one the endpoint takes"),
         (422, "The body does not match the schema"),
         (503, "The database is unavailable; retry"),
     )

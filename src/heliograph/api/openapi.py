@@ -1,5 +1,5 @@
 """The OpenAPI document: FastAPI's, plus the endpoints served ahead of the router (async log,
-gateway) and what the handlers validate by hand.
+OTLP, gateway) and what the handlers validate by hand.
 
 That is the async-log body (parsed with Helicone's messages), the error envelope, and the filter
 language of spec section 5, whose schemas are built from the domain's field and operator tables so a
@@ -15,7 +15,9 @@ from fastapi.openapi.utils import get_openapi
 
 from heliograph.api.routes.gateway import OPENAPI_PATHS as GATEWAY_PATHS
 from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
-from heliograph.api.schemas import FILTER_REF, NO_NUL, AsyncLogCreate, ErrorPublic
+from heliograph.api.routes.otlp import OPENAPI_PATHS as OTLP_PATHS
+from heliograph.api.routes.otlp import OPENAPI_SCHEMAS as OTLP_SCHEMAS
+from heliograph.api.schemas import FILTER_REF, NO_NUL, AsyncLogCreate, CustomTraceCreate, ErrorPublic
 from heliograph.domain.filters import (
     FIELDS,
     MAX_TEXT_VALUE_CHARS,
@@ -135,13 +137,14 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-            schema["paths"] = {**INGEST_PATHS, **schema["paths"], **GATEWAY_PATHS}
+            schema["paths"] = {**INGEST_PATHS, **OTLP_PATHS, **schema["paths"], **GATEWAY_PATHS}
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (AsyncLogCreate, ErrorPublic):
+            for model in (AsyncLogCreate, CustomTraceCreate, ErrorPublic):
                 body = model.model_json_schema(ref_template=_REF, by_alias=True)
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body
             components.update(filter_schemas())
+            components.update(OTLP_SCHEMAS)
             _declare_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema

@@ -22,6 +22,7 @@ from heliograph.domain.store import SessionSummary, StoredRequest
 __all__ = [
     "AsyncLogCreate",
     "AveragePublic",
+    "CustomTraceCreate",
     "Envelope",
     "ErrorPublic",
     "FeedbackBreakdownCreate",
@@ -155,6 +156,30 @@ class AsyncLogCreate(_Open):
     providerRequest: ProviderRequest
     providerResponse: ProviderResponse
     timing: Timing | None = None
+
+
+class CustomTraceTiming(_Open):
+    """As `Timing`, and a time may also be a string: epoch seconds (below 4102444800) or milliseconds
+    as digits, or an ISO 8601 time (UTC when it names no zone)."""
+
+    startTime: EpochTime | str
+    endTime: EpochTime | str
+    timeToFirstToken: float | None = Field(None, ge=0, lt=_SAFE)
+
+
+class CustomTraceCreate(_Open):
+    """Helicone's custom trace: an async-log body with the call's provider and times that may be strings."""
+
+    provider: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        pattern=NO_NUL,
+        description="The provider, stored upper-cased; OPENAI when absent",
+    )
+    providerRequest: ProviderRequest
+    providerResponse: ProviderResponse
+    timing: CustomTraceTiming | None = None
 
 
 class FeedbackCreate(_Body):

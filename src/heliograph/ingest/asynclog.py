@@ -2,11 +2,14 @@
 
 Validation follows Helicone's worker, in its order and with its messages, but answers 400 for
 every client mistake. Unknown keys are ignored because clients differ in what else they send.
+Helicone's custom trace body is the same with two additions: a `provider` field (OPENAI when
+absent, as in Helicone) and times that may also be strings (epoch seconds or milliseconds, or ISO 8601).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 
@@ -24,6 +27,9 @@ PROVIDERS = {"custom": "CUSTOM", "oai": "OPENAI", "anthropic": "ANTHROPIC"}
 # Epoch seconds beyond the year 9999 are a client bug, not a time.
 _MAX_EPOCH_SECONDS = 253_402_300_799
 _INT32 = 2**31
+# Custom traces: a numeric time below this is in seconds, else in milliseconds (Helicone's rule).
+_SECONDS_BELOW = 4_102_444_800
+_MAX_PROVIDER_CHARS = 32  # the column's width
 
 
 def parse_async_log(
@@ -34,8 +40,12 @@ def parse_async_log(
     org_id: str,
     received_at_ms: int,
     prices: PriceTable,
+    custom_trace: bool = False,
 ) -> RequestRecord:
-    """Validate and normalise one async-log body; HTTP headers override `providerRequest.meta`."""
+    """Validate and normalise one async-log body; HTTP headers override `providerRequest.meta`.
+
+    With `custom_trace`, the body is Helicone's custom trace: `provider` from the body, string times.
+    """
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -69,7 +79,9 @@ def parse_async_log(
     text_body = response.get("textBody")
     if text_body is not None and not isinstance(text_body, str):
         raise InvalidInput("Invalid providerResponse: 'textBody' should be a string")
-    start_ms, end_ms, ttft_ms = _timing(payload.get("timing"), received_at_ms)
+    start_ms, end_ms, ttft_ms = _timing(payload.get("timing"), received_at_ms, string_times=custom_trace)
+    if custom_trace:
+        provider = _custom_trace_provider(payload.get("provider"))
 
     call = LoggedCall(
         provider=provider,
@@ -100,7 +112,9 @@ def _string_pairs(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _epoch_ms(part: object, name: str) -> int:
+def _epoch_ms(part: object, name: str, *, string_times: bool) -> int:
+    if string_times and isinstance(part, str):
+        return _string_time_ms(part, name)
     if not isinstance(part, dict):
         raise InvalidInput(f"Invalid timing: '{name}' should be an object with seconds and milliseconds")
     seconds, millis = part.get("seconds"), part.get("milliseconds")
@@ -114,14 +128,41 @@ def _epoch_ms(part: object, name: str) -> int:
     return total
 
 
-def _timing(timing: object, received_at_ms: int) -> tuple[int, int, int | None]:
+def _string_time_ms(text: str, name: str) -> int:
+    """Epoch seconds or milliseconds as digits, or an ISO 8601 time (UTC when it names no zone)."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 16:
+        number = int(text)
+        total = number * 1000 if number < _SECONDS_BELOW else number
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+            total = round((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+        except (ValueError, OverflowError):
+            raise InvalidInput(
+                f"Invalid timing: '{name}' should be an epoch time or an ISO 8601 time"
+            ) from None
+    if total > _MAX_EPOCH_SECONDS * 1000:
+        raise InvalidInput(f"Invalid timing: '{name}' is after the year 9999")
+    return total
+
+
+def _custom_trace_provider(provider: object) -> str:
+    if provider is None:
+        return "OPENAI"
+    if not isinstance(provider, str) or not 0 < len(provider) <= _MAX_PROVIDER_CHARS or "\x00" in provider:
+        raise InvalidInput(f"Invalid provider: expected a name of 1 to {_MAX_PROVIDER_CHARS} characters")
+    return provider.upper()[:_MAX_PROVIDER_CHARS]  # upper() may lengthen ("ß" is "SS")
+
+
+def _timing(timing: object, received_at_ms: int, *, string_times: bool) -> tuple[int, int, int | None]:
     """(start ms, end ms, time to first token ms); without timing, start = end = arrival."""
     if timing is None:
         return received_at_ms, received_at_ms, None
     if not isinstance(timing, dict):
         raise InvalidInput("Invalid timing: expected an object with startTime and endTime")
-    start = _epoch_ms(timing.get("startTime"), "startTime")
-    end = _epoch_ms(timing.get("endTime"), "endTime")
+    start = _epoch_ms(timing.get("startTime"), "startTime", string_times=string_times)
+    end = _epoch_ms(timing.get("endTime"), "endTime", string_times=string_times)
     if start < 0 or end < 0:
         raise InvalidInput("startTime and endTime cannot be negative")
     if start > end:

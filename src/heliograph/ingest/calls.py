@@ -14,7 +14,7 @@ import orjson
 from heliograph.domain.headers import HeliconeHeaders
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
-from heliograph.domain.usage import usage_from_response
+from heliograph.domain.usage import Usage, usage_from_response
 from heliograph.errors import InvalidInput
 
 __all__ = ["MAX_COST_NANO_USD", "MAX_TOKENS", "LoggedCall", "record_of"]
@@ -26,7 +26,11 @@ MAX_COST_NANO_USD = 10**15  # one million USD for one call
 
 @dataclass(frozen=True, slots=True)
 class LoggedCall:
-    """One model call: what was asked, what came back (JSON, or a streamed text body), and when."""
+    """One model call: what was asked, what came back (JSON, or a streamed text body), and when.
+
+    `usage`, when given, is the token count reported beside the bodies (OTLP spans); else it is read
+    from the response body.
+    """
 
     provider: str
     target_url: str
@@ -38,13 +42,14 @@ class LoggedCall:
     end_ms: int
     ttft_ms: int | None
     cost_override_nano_usd: int | None = None
+    usage: Usage | None = None
 
 
 def record_of(
     call: LoggedCall, *, org_id: str, helicone: HeliconeHeaders, prices: PriceTable
 ) -> RequestRecord:
     """Normalise a call: tokens from the response, model, cost from the price table unless overridden."""
-    usage = usage_from_response(json_body=call.response_json, text_body=call.text_body or None)
+    usage = call.usage or usage_from_response(json_body=call.response_json, text_body=call.text_body or None)
     if max(usage.prompt_tokens, usage.completion_tokens) > MAX_TOKENS:
         raise InvalidInput(f"Invalid usage: token counts above {MAX_TOKENS:.0e} are not plausible")
     request_model = call.request_json.get("model") if isinstance(call.request_json, dict) else None

@@ -74,17 +74,40 @@ class IngestPipeline:
 
     async def submit(self, record: RequestRecord) -> None:
         """Return once `record` is committed; raise Unavailable if it cannot be taken or written."""
-        if self._writer is None:
-            raise Unavailable("Ingestion is not running; retry shortly")
-        loop = asyncio.get_running_loop()
-        if self._fault is not None and loop.time() < self._refuse_until:
-            raise Unavailable(self._fault)
+        loop = self._accepting_loop()
         future: asyncio.Future[None] = loop.create_future()
         try:
             self._queue.put_nowait((record, future))
         except asyncio.QueueFull:
             raise Unavailable("Ingestion queue is full; retry shortly") from None
         await future
+
+    async def submit_all(self, records: list[RequestRecord]) -> None:
+        """`submit` for several records: all are queued or none is, and this returns once all are committed.
+
+        Queued together, they share the writer's transactions; if a write fails, the first error is
+        raised after every record is settled (a retry stores only what is missing, by request id).
+        """
+        loop = self._accepting_loop()
+        if self._queue.maxsize - self._queue.qsize() < len(records):
+            raise Unavailable("Ingestion queue is full; retry shortly")
+        futures: list[asyncio.Future[None]] = []
+        for record in records:  # no await in this loop: nothing else can take the free places meanwhile
+            futures.append(loop.create_future())
+            self._queue.put_nowait((record, futures[-1]))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        error = next((result for result in results if isinstance(result, BaseException)), None)
+        if error is not None:
+            raise error
+
+    def _accepting_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop; Unavailable while the writer is stopped or the database was just found down."""
+        if self._writer is None:
+            raise Unavailable("Ingestion is not running; retry shortly")
+        loop = asyncio.get_running_loop()
+        if self._fault is not None and loop.time() < self._refuse_until:
+            raise Unavailable(self._fault)
+        return loop
 
     async def submit_with_retry(self, record: RequestRecord) -> None:
         """`submit`, retrying Unavailable with backoff for up to RETRY_FOR_S; raise the last error after.

@@ -1,5 +1,8 @@
 """Async logging endpoints (`/custom/v1/log`, `/oai/v1/log`, `/anthropic/v1/log`), answered after commit.
 
+Helicone's custom trace endpoints (`/v1/trace/custom/log`, `/v1/trace/custom/v1/log` and
+`/v1/trace/custom/log/typed`) take the same body with its provider in it, and answer the same way.
+
 They are the hottest path of the server, so they are served by a plain ASGI middleware in front of
 FastAPI's router rather than as FastAPI routes: routing, dependency solving and response classes cost
 several times the work of the endpoint itself. What they do is described for the OpenAPI document by
@@ -19,9 +22,14 @@ from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_al
 from heliograph.errors import HeliographError
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
-__all__ = ["OPENAPI_PATHS", "AsyncLogEndpoints"]
+__all__ = ["CUSTOM_TRACE_PATHS", "OPENAPI_PATHS", "AsyncLogEndpoints"]
 
-_PROVIDER_OF_PATH = {f"/{prefix}/v1/log": provider for prefix, provider in PROVIDERS.items()}
+CUSTOM_TRACE_PATHS = ("/v1/trace/custom/log", "/v1/trace/custom/v1/log", "/v1/trace/custom/log/typed")
+_CUSTOM_TRACE = ""  # as the provider of a path: the body names it
+_PROVIDER_OF_PATH = {
+    **{f"/{prefix}/v1/log": provider for prefix, provider in PROVIDERS.items()},
+    **dict.fromkeys(CUSTOM_TRACE_PATHS, _CUSTOM_TRACE),
+}
 _OK_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
 
 
@@ -37,7 +45,7 @@ class AsyncLogEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         provider = _PROVIDER_OF_PATH.get(scope["path"]) if scope["type"] == "http" else None
-        if provider is None:
+        if provider is None:  # not one of these endpoints
             await self.app(scope, receive, send)
             return
         if scope["method"] != "POST":
@@ -62,6 +70,7 @@ class AsyncLogEndpoints:
             org_id=org_id,
             received_at_ms=time.time_ns() // 1_000_000,
             prices=state.prices,
+            custom_trace=provider == _CUSTOM_TRACE,
         )
         await state.pipeline.submit(record)
         await send(
@@ -74,19 +83,17 @@ class AsyncLogEndpoints:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _operation(prefix: str, provider: str) -> dict[str, Any]:
+def _operation(*, operation_id: str, summary: str, description: str, schema: str) -> dict[str, Any]:
     return {
         "post": {
             "tags": ["ingestion"],
-            "summary": f"Log a {provider} call",
-            "description": (
-                "Log one model call as Helicone's logging clients send it. Answers `ok` with header "
-                "`helicone-id` only after the record is committed."
-            ),
-            "operationId": f"log_{prefix}",
+            "summary": summary,
+            "description": description
+            + " Answers `ok` with header `helicone-id` only after the record is committed.",
+            "operationId": operation_id,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AsyncLogCreate"}}},
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
             },
             "responses": {
                 "200": {
@@ -106,5 +113,25 @@ def _operation(prefix: str, provider: str) -> dict[str, Any]:
 
 
 OPENAPI_PATHS: dict[str, dict[str, Any]] = {
-    f"/{prefix}/v1/log": _operation(prefix, provider) for prefix, provider in PROVIDERS.items()
+    **{
+        f"/{prefix}/v1/log": _operation(
+            operation_id=f"log_{prefix}",
+            summary=f"Log a {provider} call",
+            description="Log one model call as Helicone's logging clients send it.",
+            schema="AsyncLogCreate",
+        )
+        for prefix, provider in PROVIDERS.items()
+    },
+    **{
+        path: _operation(
+            operation_id="log_" + path.strip("/").replace("/", "_"),
+            summary="Log a custom trace",
+            description=(
+                "Helicone's custom trace: the async-log body with the call's `provider`, "
+                "and times that may be strings."
+            ),
+            schema="CustomTraceCreate",
+        )
+        for path in CUSTOM_TRACE_PATHS
+    },
 }
