@@ -26,6 +26,7 @@ from heliograph.errors import Unavailable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.netguard import AddressPolicy
 from heliograph.storage import open_store
 from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
 
@@ -54,11 +55,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
         )
         prices = PriceTable.load_default()
+        connect, read = settings.upstream_connect_timeout, settings.upstream_read_timeout
+        policy = AddressPolicy.from_setting(settings.gateway_allowed_hosts)
         proxy = Gateway(
-            client=create_upstream_client(
-                connect_timeout=settings.upstream_connect_timeout, read_timeout=settings.upstream_read_timeout
-            ),
-            upstreams=Upstreams(settings.openai_base_url, settings.anthropic_base_url),
+            client=create_upstream_client(connect_timeout=connect, read_timeout=read),
+            target_client=create_upstream_client(connect_timeout=connect, read_timeout=read, policy=policy),
+            upstreams=Upstreams(settings.openai_base_url, settings.anthropic_base_url, policy),
             pipeline=pipeline,
             prices=prices,
             max_capture_bytes=settings.max_body_bytes,

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         "https://api.anthropic.com",
         description="Where the gateway sends /anthropic/v1/* (without /v1, as the SDK).",
     )
+    gateway_allowed_hosts: str | None = Field(
+        None,
+        description="Internal hosts `/gateway/*` may forward to, comma-separated names, addresses or "
+        "networks (`vllm.lan,10.0.0.0/8`). Unset: targets resolving to loopback, private, link-local, "
+        "multicast or unspecified addresses get 403. The configured OpenAI and Anthropic base URLs are "
+        "always allowed.",
+    )
     upstream_connect_timeout: float = Field(
         10.0, gt=0, description="Seconds to connect to an upstream (then 504)."
     )

@@ -24,9 +24,10 @@ from yarl import URL
 from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
 from heliograph.domain.pricing import PriceTable
 from heliograph.gateway.streams import UsageChunkFilter
-from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers
+from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers, refused
 from heliograph.ingest.calls import LoggedCall, record_of
 from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.netguard import RefusedAddress
 
 __all__ = ["CANCELLED_STATUS", "Gateway", "GatewayStats"]
 
@@ -83,7 +84,10 @@ class Gateway:
     """Proxies calls to the configured upstreams through one shared HTTP client.
 
     Parameters:
-        client: the pooled upstream client (the only place the gateway talks to the outside).
+        client: the pooled client for the configured upstreams (with `target_client`, the only place
+            the gateway talks to the outside).
+        target_client: the pooled client for `/gateway/*` targets, which connects only to the
+            addresses the address policy permits.
         upstreams: where `/openai/v1/*` and `/anthropic/v1/*` go.
         pipeline, prices: how calls are logged, as for the async-log endpoints.
         max_capture_bytes: most bytes of an answer kept for its log record.
@@ -93,12 +97,14 @@ class Gateway:
         self,
         *,
         client: aiohttp.ClientSession,
+        target_client: aiohttp.ClientSession,
         upstreams: Upstreams,
         pipeline: IngestPipeline,
         prices: PriceTable,
         max_capture_bytes: int,
     ) -> None:
         self.client = client
+        self.target_client = target_client
         self.upstreams = upstreams
         self.stats = GatewayStats()
         self._pipeline = pipeline
@@ -115,6 +121,7 @@ class Gateway:
             self._flush()
         await asyncio.gather(*self._log_tasks, return_exceptions=True)
         await self.client.close()
+        await self.target_client.close()
 
     async def forward(
         self,
@@ -129,7 +136,8 @@ class Gateway:
     ) -> None:
         """Send the caller's request to `route` and relay the answer; 502/504 when the upstream fails.
 
-        Raises InvalidInput for bad `Helicone-*` headers, before anything is sent either way.
+        Raises InvalidInput for bad `Helicone-*` headers and Forbidden for a target the address policy
+        refuses, before anything is sent either way (and nothing is logged).
         """
         helicone = read_helicone_headers(headers)
         if helicone.request_id is None:
@@ -147,21 +155,30 @@ class Gateway:
             started=time.perf_counter(),
             stream=isinstance(request_json, dict) and request_json.get("stream") is True,
         )
+        client = self.target_client if route.guarded else self.client
         self.stats.calls += 1
         try:
-            upstream = await self.client.request(
+            upstream = await client.request(
                 scope["method"],
                 URL(route.url, encoded=True),  # the caller's path and query, byte for byte
                 headers=forwardable_headers(headers),
                 data=body or None,
-                allow_redirects=False,
+                allow_redirects=False,  # so no redirect can lead past the address policy
             )
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise refused(exc.os_error) from None
+            await self._failed(
+                send, exchange, BAD_GATEWAY, "The upstream could not be reached (ConnectError)"
+            )
+            return
         except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
             await self._failed(send, exchange, GATEWAY_TIMEOUT, "The upstream did not answer in time")
             return
         except aiohttp.ClientError as exc:
-            reason = "ConnectError" if isinstance(exc, aiohttp.ClientConnectorError) else type(exc).__name__
-            await self._failed(send, exchange, BAD_GATEWAY, f"The upstream could not be reached ({reason})")
+            await self._failed(
+                send, exchange, BAD_GATEWAY, f"The upstream could not be reached ({type(exc).__name__})"
+            )
             return
         await self._relay(upstream, exchange, receive, send, injected=injected)
 
