@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     Envelope,
     FeedbackCreate,
@@ -23,7 +24,9 @@ from heliograph.domain.requests import RequestQuery, parse_sort
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/request", tags=["requests"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/request", tags=["requests"], responses=ERROR_RESPONSES, route_class=AuthenticatedRoute
+)
 
 
 def _request_id(raw: str) -> str:

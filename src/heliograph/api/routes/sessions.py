@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     NANO,
     AveragePublic,
@@ -40,7 +41,9 @@ from heliograph.domain.records import SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery, build_path_tree, check_timezone
 from heliograph.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES, route_class=AuthenticatedRoute
+)
 
 SESSION_NAMES_LIMIT = 50
 
