@@ -36,7 +36,7 @@ from heliograph.domain.store import (
 )
 from heliograph.errors import Unavailable
 from heliograph.storage.migrations.apply import upgrade_to_head
-from heliograph.storage.sql.dialect import insert
+from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
@@ -369,9 +369,9 @@ class SqlStore:
         where = await self._sessions_where(org_id, query)
         stmt = sa.select(
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(s.cost_nano_usd), 0),
-            sa.func.coalesce(sa.func.sum(s.latency_sum_ms), 0),
-            sa.func.coalesce(sa.func.sum(s.request_count), 0),
+            overflow_safe_sum(self._dialect, s.cost_nano_usd),
+            overflow_safe_sum(self._dialect, s.latency_sum_ms),
+            overflow_safe_sum(self._dialect, s.request_count),
         ).where(*where)
         async with self._read(cached=query.filter is None) as conn:
             count, cost, latency, request_count = (await conn.execute(stmt)).one()
@@ -388,8 +388,8 @@ class SqlStore:
                 s.name,
                 sa.func.min(s.first_created_at_ms),
                 last_used,
-                sa.func.sum(s.latency_sum_ms),
-                sa.func.sum(s.request_count),
+                overflow_safe_sum(self._dialect, s.latency_sum_ms),
+                overflow_safe_sum(self._dialect, s.request_count),
                 sa.func.count(),
             )
             .where(*where)
