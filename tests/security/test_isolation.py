@@ -189,10 +189,12 @@ CASES: dict[tuple[str, str], Check] = {
         "POST", "/v1/session/{session_id}/tag", {"tag": "bob"}
     ),
     ("GET", "/v1/session/{session_id}"): _not_found_at("GET", "/v1/session/{session_id}"),
+    ("DELETE", "/v1/session/{session_id}"): _not_found_at("DELETE", "/v1/session/{session_id}"),
     ("POST", "/v1/request/query"): _request_list("/v1/request/query"),
     ("POST", "/v1/request/query-clickhouse"): _request_list("/v1/request/query-clickhouse"),
     ("POST", "/v1/request/count/query"): _request_list("/v1/request/count/query"),
     ("GET", "/v1/request/{request_id}"): _not_found_at("GET", "/v1/request/{request_id}"),
+    ("DELETE", "/v1/request/{request_id}"): _not_found_at("DELETE", "/v1/request/{request_id}"),
     ("PUT", "/v1/request/{request_id}/property"): _not_found_at(
         "PUT", "/v1/request/{request_id}/property", {"key": "Note", "value": "bob"}
     ),

@@ -105,3 +105,10 @@ def test_another_batch_on_a_saturated_session_is_stored_and_the_rollup_stays_at_
     assert rows[0]["total_requests"] == CALLS + 2
     assert rows[0]["total_tokens"] == (CALLS + 2) * 2 * MAX_TOKENS
     assert rows[0]["total_cost"] == pytest.approx(INT64_MAX / 1e9)
+
+
+def test_deleting_the_bad_session_leaves_exact_totals(costly: Tenant) -> None:
+    assert costly.client.delete("/v1/session/huge").status_code == 200
+    count = costly.client.post("/v1/session/count", json=query_body()).json()["data"]
+    assert count["count"] == 1
+    assert count["total_cost"] == pytest.approx(3 * MAX_COST_NANO_USD / 1e9)

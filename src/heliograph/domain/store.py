@@ -144,7 +144,15 @@ class Store(Protocol):
     async def set_request_scores(self, *, org_id: str, request_id: str, values: Mapping[str, int]) -> bool:
         """Upsert scores; False when the request is not found."""
 
+    async def delete_request(self, *, org_id: str, request_id: str) -> bool:
+        """Delete a request with its properties and scores, and fold it out of its session (which goes
+        when it has no request left); False if the organization has no such request."""
+
     # Sessions
+    async def delete_session(self, *, org_id: str, session_id: str) -> bool:
+        """Delete a session with all its requests, their properties and scores, its users, tag and
+        feedback; False if the organization has no such session."""
+
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
         """Set (or with None clear) the feedback of a session on its first request.
 

@@ -85,6 +85,15 @@ async def get_request(
     return Envelope(data=RequestPublic.of(stored))
 
 
+@router.delete("/{request_id}", response_model=Envelope[None])
+async def delete_request(request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
+    """Delete a request with its properties and scores; its session's totals no longer count it, and a
+    session left with no request is deleted too (a Heliograph addition)."""
+    if not await store.delete_request(org_id=org_id, request_id=_request_id(request_id)):
+        raise NotFound("Request not found")
+    return Envelope()
+
+
 @router.put("/{request_id}/property", response_model=Envelope[None], status_code=201)
 async def set_property(
     request_id: RequestIdPath, body: PropertyUpdate, org_id: CurrentOrg, store: StoreDep

@@ -220,6 +220,16 @@ async def tag_session(
     return Envelope()
 
 
+@router.delete("/{session_id}", response_model=Envelope[None])
+async def delete_session(session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
+    """Delete a session with all its requests, their properties and scores, its feedback, users and
+    tag (a Heliograph addition)."""
+    validate_session_id(session_id)
+    if not await store.delete_session(org_id=org_id, session_id=session_id):
+        raise NotFound("Session not found")
+    return Envelope()
+
+
 @router.get("/{session_id}", response_model=Envelope[SessionDetailPublic])
 async def get_session(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep

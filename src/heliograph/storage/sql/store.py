@@ -36,6 +36,7 @@ from heliograph.domain.store import (
 )
 from heliograph.errors import Unavailable
 from heliograph.storage.migrations.apply import upgrade_to_head
+from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.metric_values import column_values
@@ -328,7 +329,13 @@ class SqlStore:
 
         return await self._write(work)
 
+    async def delete_request(self, *, org_id: str, request_id: str) -> bool:
+        return await self._write(lambda conn: delete_request(conn, org_id=org_id, request_id=request_id))
+
     # -- sessions --------------------------------------------------------------------------------
+
+    async def delete_session(self, *, org_id: str, session_id: str) -> bool:
+        return await self._write(lambda conn: delete_session(conn, org_id=org_id, session_id=session_id))
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
         return await self._write(
