@@ -20,6 +20,7 @@ from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
+from heliograph.dashboard.auth import origin_of
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.state.public_origin = None if settings.public_url is None else origin_of(settings.public_url)
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
 

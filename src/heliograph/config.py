@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds an upstream may stay silent mid-answer (then 504)."
     )
 
+    public_url: str | None = Field(
+        None,
+        description="The dashboard's address as browsers see it (`https://heliograph.example.com`); form "
+        "posts from any other origin get 403. Unset: the request's own scheme and Host.",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Signs dashboard sign-in cookies (32+ characters). Unset: generated once and kept in "
@@ -110,11 +115,13 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("openai_base_url", "anthropic_base_url")
+    @field_validator("openai_base_url", "anthropic_base_url", "public_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"upstream base URLs must start with http:// or https:// (got {value[:40]!r})")
+            raise ValueError(f"URLs must start with http:// or https:// (got {value[:40]!r})")
         return value.rstrip("/")
 
     @field_validator("secret_key")

@@ -236,7 +236,8 @@ def test_another_organization_can_neither_read_nor_change_alice_s_data(
 @pytest.fixture
 def bob_browser(cast: Cast) -> Iterator[httpx.Client]:
     """A browser signed in to the dashboard with Bob's key (cookies kept, redirects not followed)."""
-    with httpx.Client(base_url=cast.bob.server.base_url, timeout=30) as client:
+    base_url = cast.bob.server.base_url
+    with httpx.Client(base_url=base_url, headers={"Origin": base_url}, timeout=30) as client:
         response = client.post("/dashboard/sign-in", data={"api_key": cast.bob.key})
         assert response.status_code == 303, response.text
         yield client

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -28,6 +29,7 @@ __all__ = [
     "Viewer",
     "ViewerDep",
     "clear_sign_in_cookie",
+    "origin_of",
     "set_sign_in_cookie",
 ]
 
@@ -134,17 +136,31 @@ async def _current_viewer(request: Request, store: StoreDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(_current_viewer)]
 
 
-async def _same_origin(request: Request) -> None:
-    """Refuse a form post that a browser says comes from another site.
+def origin_of(url: str) -> str | None:
+    """`scheme://host:port` of an http(s) URL (the port spelled out), or None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port is None:
+        return None
+    return f"{parts.scheme.lower()}://{parts.hostname}:{port}"
 
-    SameSite=Strict already keeps the cookie off such posts; this also covers the sign-in form, which
-    has no cookie yet (so another site cannot sign a visitor in to its own organization).
+
+async def _same_origin(request: Request) -> None:
+    """Refuse a form post unless its `Origin` (or, without one, its `Referer`) is the dashboard's own.
+
+    The dashboard's own origin is HELIOGRAPH_PUBLIC_URL's, or else the request's (its scheme and Host,
+    which a rebound DNS name can choose: set the public URL to rule that out). SameSite=Strict already
+    keeps the cookie off cross-site posts; this also covers the sign-in form, which has no cookie yet
+    (so another site cannot sign a visitor in to its own organization).
     """
-    origin = request.headers.get("origin")
-    if origin is None:
-        return  # not a browser, or an old one: the cookie rules still apply
-    host = request.headers.get("host", "")
-    if origin.split("://", 1)[-1] != host:
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent:
+        raise HTTPException(status_code=403, detail="Form posts must carry an Origin or Referer header")
+    own: str | None = request.app.state.public_origin or origin_of(str(request.base_url))
+    if origin_of(sent) != own:
         raise HTTPException(status_code=403, detail="Cross-site form posts are refused")
 
 
