@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds an upstream may stay silent mid-answer (then 504)."
     )
 
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scrape of `/metrics` sends from anywhere. Unset: `/metrics` "
+        "answers loopback clients only (403 for others).",
+    )
     public_url: str | None = Field(
         None,
         description="The dashboard's address as browsers see it (`https://heliograph.example.com`); form "
@@ -79,7 +84,9 @@ class Settings(BaseSettings):
     def environment(self, **overrides: str) -> dict[str, str]:
         """These settings as `HELIOGRAPH_*` variables (secrets in clear), for a process that reads them."""
         values = {name: getattr(self, name) for name in type(self).model_fields}
-        values["secret_key"] = None if self.secret_key is None else self.secret_key.get_secret_value()
+        for secret in ("secret_key", "metrics_token"):
+            value = getattr(self, secret)
+            values[secret] = None if value is None else value.get_secret_value()
         values.update(overrides)
         return {
             f"HELIOGRAPH_{name.upper()}": str(value) for name, value in values.items() if value is not None
@@ -123,6 +130,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"URLs must start with http:// or https:// (got {value[:40]!r})")
         return value.rstrip("/")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _no_empty_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or value.get_secret_value() == "" else value
 
     @field_validator("secret_key")
     @classmethod
