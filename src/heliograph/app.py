@@ -26,6 +26,7 @@ from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
+from heliograph.http_protocol import TimedHttpProtocol
 from heliograph.ingest.pipeline import IngestPipeline
 from heliograph.netguard import AddressPolicy
 from heliograph.storage import open_store
@@ -139,4 +140,6 @@ def _freeze_startup_heap() -> None:
 
 def create_worker_app() -> FastAPI:
     """The app of one `serve --workers N` process: settings from the environment, schema already migrated."""
-    return create_app(Settings(), migrate=False)
+    settings = Settings()
+    TimedHttpProtocol.configure(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
+    return create_app(settings, migrate=False)

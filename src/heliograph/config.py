@@ -37,6 +37,19 @@ class Settings(BaseSettings):
         description="Server processes; each takes connections and commits its own batches (`/metrics` "
         "counts per process).",
     )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a request's head may take to arrive (then 408 and the connection closes).",
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds a request's body may take to arrive after its head (then 408)."
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Open connections (or requests in progress) per process past which new requests get 503.",
+    )
     ingest_queue_size: int = Field(
         10_000, ge=1, description="Records waiting for commit before ingestion answers 503."
     )
