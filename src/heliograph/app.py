@@ -107,6 +107,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.state.metrics_token = settings.metrics_token
+    app.state.dashboard_idle_timeout = settings.dashboard_idle_timeout
     app.state.public_origin = None if settings.public_url is None else origin_of(settings.public_url)
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds an upstream may stay silent mid-answer (then 504)."
     )
 
+    dashboard_idle_timeout: float = Field(
+        43_200.0,
+        gt=0,
+        description="Seconds a dashboard sign-in may go unused before it ends (at most a week in all).",
+    )
     metrics_token: SecretStr | None = Field(
         None,
         description="Bearer token a Prometheus scrape of `/metrics` sends from anywhere. Unset: `/metrics` "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,44 @@ class TestSigningOut:
             page = browser.get("/dashboard/sessions")
             assert page.status_code == 303
             assert "You are signed out." in browser.get(response.headers["location"]).text
+
+    def test_signing_out_ends_the_sign_in_on_the_server_so_a_copied_cookie_signs_nobody_in(
+        self, server: Server, cast: Cast
+    ) -> None:
+        """Sign-out only cleared the cookie in the browser: a copy stayed valid for 14 days."""
+        with signed_in(cast.alice) as browser:
+            copied = browser.cookies[COOKIE]
+            other = {"Cookie": f"{COOKIE}={copied}"}
+            assert httpx.get(f"{server.base_url}/dashboard/sessions", headers=other).status_code == 200
+            assert browser.post("/dashboard/sign-out").status_code == 303
+        page = httpx.get(f"{server.base_url}/dashboard/sessions", headers=other)
+        assert page.status_code == 303
+        assert page.headers["location"].endswith("reason=expired")
+        # Signing out of one browser leaves the organization's other sign-ins alone.
+        with signed_in(cast.alice) as first, signed_in(cast.alice) as second:
+            assert first.post("/dashboard/sign-out").status_code == 303
+            assert second.get("/dashboard/sessions").status_code == 200
+
+    def test_a_sign_in_unused_for_the_idle_timeout_ends_and_one_in_use_does_not(
+        self, cast: Cast, tmp_path: Path
+    ) -> None:
+        running = start_server(
+            cast.alice.server.database_url,
+            tmp_path / "server.log",
+            env={"HELIOGRAPH_DASHBOARD_IDLE_TIMEOUT": "2"},
+        )
+        try:
+            with httpx.Client(base_url=running.base_url, headers=origin(running), timeout=30) as browser:
+                assert browser.post(SIGN_IN, data={"api_key": cast.alice.key}).status_code == 303
+                for _ in range(5):  # 3 s in use, more than the timeout
+                    assert browser.get("/dashboard/sessions").status_code == 200
+                    time.sleep(0.6)
+                time.sleep(2.5)
+                page = browser.get("/dashboard/sessions")
+                assert page.status_code == 303
+                assert page.headers["location"].endswith("reason=expired")
+        finally:
+            stop_server(running)
 
     def test_a_revoked_key_is_signed_out_at_its_next_page(self, server: Server, cast: Cast) -> None:
         with signed_in(cast.alice) as browser:

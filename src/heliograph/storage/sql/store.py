@@ -58,6 +58,7 @@ from heliograph.storage.sql.selects import (
     session_conditions,
     session_order,
 )
+from heliograph.storage.sql.sign_ins import end_sign_in, sign_in_key, start_sign_in, touch_due, touch_sign_in
 from heliograph.storage.sql.writes import insert_batch, rate_session
 
 __all__ = ["SqlStore"]
@@ -249,6 +250,24 @@ class SqlStore:
             )
         )
         return bool(result.rowcount)
+
+    async def start_sign_in(self, *, key_hash: str, idle_ms: int) -> str:
+        return await self._write(
+            lambda conn: start_sign_in(conn, key_hash=key_hash, now_ms=_now_ms(), idle_ms=idle_ms)
+        )
+
+    async def continue_sign_in(self, *, sign_in_id: str, idle_ms: int) -> str | None:
+        now_ms = _now_ms()
+        async with self._read() as conn:
+            row = (await conn.execute(sign_in_key(sign_in_id=sign_in_id))).first()
+        if row is None or row.last_seen_at_ms < now_ms - idle_ms:
+            return None
+        if touch_due(last_seen_ms=row.last_seen_at_ms, now_ms=now_ms, idle_ms=idle_ms):
+            await self._write(lambda conn: touch_sign_in(conn, sign_in_id=sign_in_id, now_ms=now_ms))
+        return str(row.key_hash)
+
+    async def end_sign_in(self, *, sign_in_id: str) -> None:
+        await self._write(lambda conn: end_sign_in(conn, sign_in_id=sign_in_id))
 
     async def org_for_key_hash(self, key_hash: str) -> str | None:
         if self._key_lookup is not None:
