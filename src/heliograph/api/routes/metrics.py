@@ -50,6 +50,7 @@ async def _scraper(request: Request) -> None:
     response_class=PlainTextResponse,
     summary="Counters for Prometheus",
     dependencies=[Depends(_scraper)],
+    openapi_extra={"security": [{"MetricsToken": []}, {}]},  # no token needed from loopback
     responses={
         401: ERROR_RESPONSES[401],
         403: {**ERROR_RESPONSES[400], "description": "Not a loopback client, and no token is set"},
