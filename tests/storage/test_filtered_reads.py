@@ -79,11 +79,16 @@ def test_no_filtered_read_holds_the_event_loop_for_long(
         await store.query_sessions(org_id=org_id, query=_session_query(1000))  # connections, first compiles
         query = _session_query()
         monkeypatch.setattr(asyncio.events.Handle, "_run", timed_step)
-        await store.query_sessions(org_id=org_id, query=query)
-        await store.count_sessions(org_id=org_id, query=query)
-        await store.session_metrics(org_id=org_id, query=query, fraction=1.0, interquartile=False)
-        await store.query_requests(org_id=org_id, query=RequestQuery(filter=query.filter))
-        await store.count_requests(org_id=org_id, filter=query.filter, is_scored=None)
+        # Each read a task of its own, so that every step of it is one the loop runs (and measures).
+        await asyncio.create_task(store.query_sessions(org_id=org_id, query=query))
+        await asyncio.create_task(store.count_sessions(org_id=org_id, query=query))
+        await asyncio.create_task(
+            store.session_metrics(org_id=org_id, query=query, fraction=1.0, interquartile=False)
+        )
+        await asyncio.create_task(
+            store.query_requests(org_id=org_id, query=RequestQuery(filter=query.filter))
+        )
+        await asyncio.create_task(store.count_requests(org_id=org_id, filter=query.filter, is_scored=None))
         monkeypatch.undo()
 
     asyncio.run(_with_store(empty_database_url, reads))
