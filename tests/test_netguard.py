@@ -43,8 +43,6 @@ PUBLIC = [
 def test_internal_addresses_are_refused_by_default(address: str) -> None:
     assert is_internal_address(address)
     assert not AddressPolicy().permits("host.example", address)
-    with pytest.raises(RefusedAddress, match="internal address"):
-        AddressPolicy().check("host.example", address)
 
 
 @pytest.mark.parametrize("address", PUBLIC)

@@ -62,8 +62,3 @@ class AddressPolicy:
         if not is_internal_address(ip) or host.lower().rstrip(".") in self.allowed_hosts:
             return True
         return any(ip in network for network in self.allowed_networks)
-
-    def check(self, host: str, address: str | IPAddress) -> None:
-        """Raise RefusedAddress unless `permits(host, address)`."""
-        if not self.permits(host, address):
-            raise RefusedAddress(f"{host} resolves to an internal address ({address})")
