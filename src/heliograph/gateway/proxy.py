@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ from yarl import URL
 
 from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
 from heliograph.domain.pricing import PriceTable
+from heliograph.domain.records import RequestRecord
 from heliograph.gateway.streams import UsageChunkFilter
 from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers, refused
 from heliograph.ingest.calls import LoggedCall, record_of
@@ -42,6 +44,9 @@ _JSON_HEADER = (b"content-type", b"application/json")
 # writer stores them in one transaction: a transaction per call cost more CPU than the call itself.
 # Nobody waits on these records; they appear in queries this much later.
 LOG_LINGER_S = 0.05
+# Bodies larger than this are parsed, and calls carrying more than this are turned into records, in a
+# worker thread: either takes milliseconds per megabyte, which on the event loop would stall every call.
+OFF_LOOP_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -65,6 +70,7 @@ class _Exchange:
     start_ms: int
     started: float
     stream: bool
+    request_bytes: int
     captured: list[bytes] = field(default_factory=list)
     captured_bytes: int = 0
     first_chunk_at: float | None = None
@@ -142,7 +148,12 @@ class Gateway:
         helicone = read_helicone_headers(headers)
         if helicone.request_id is None:
             helicone = dataclasses.replace(helicone, request_id=str(uuid.uuid4()))
-        request_json = _json_or_none(body)  # logged as the caller sent it
+        # Logged as the caller sent it.
+        request_json = (
+            await asyncio.to_thread(_json_or_none, body)
+            if len(body) > OFF_LOOP_BYTES
+            else _json_or_none(body)
+        )
         injected = _needs_usage(route, request_json)
         if injected:
             body = orjson.dumps(_with_usage(request_json))
@@ -154,6 +165,7 @@ class Gateway:
             start_ms=time.time_ns() // 1_000_000,
             started=time.perf_counter(),
             stream=isinstance(request_json, dict) and request_json.get("stream") is True,
+            request_bytes=len(body),
         )
         client = self.target_client if route.guarded else self.client
         self.stats.calls += 1
@@ -162,7 +174,8 @@ class Gateway:
                 scope["method"],
                 URL(route.url, encoded=True),  # the caller's path and query, byte for byte
                 headers=forwardable_headers(headers),
-                data=body or None,
+                # aiohttp writes a large body from a file-like object off the event loop.
+                data=io.BytesIO(body) if len(body) > OFF_LOOP_BYTES else body or None,
                 allow_redirects=False,  # so no redirect can lead past the address policy
             )
         except aiohttp.ClientConnectorError as exc:
@@ -280,17 +293,16 @@ class Gateway:
         task.add_done_callback(self._log_tasks.discard)
 
     async def _write(self, ended: list[_Ended]) -> None:
+        carried = sum(call.exchange.request_bytes + len(call.body) for call in ended)
+        built = (
+            await asyncio.to_thread(self._records, ended)
+            if carried > OFF_LOOP_BYTES
+            else self._records(ended)
+        )
         submits = []
-        for call in ended:
-            try:
-                record = record_of(
-                    _logged_call(call),
-                    org_id=call.exchange.org_id,
-                    helicone=call.exchange.helicone,
-                    prices=self._prices,
-                )
-            except Exception as exc:
-                self._log_failed(exc)
+        for record in built:
+            if isinstance(record, Exception):
+                self._log_failed(record)
                 continue
             submits.append(self._pipeline.submit_with_retry(record))  # retried while the database is down
         for outcome in await asyncio.gather(*submits, return_exceptions=True):
@@ -298,6 +310,23 @@ class Gateway:
                 self._log_failed(outcome)
             else:
                 self.stats.logged += 1
+
+    def _records(self, ended: list[_Ended]) -> list[RequestRecord | Exception]:
+        """Each call's record, or why it could not be built."""
+        built: list[RequestRecord | Exception] = []
+        for call in ended:
+            try:
+                built.append(
+                    record_of(
+                        _logged_call(call),
+                        org_id=call.exchange.org_id,
+                        helicone=call.exchange.helicone,
+                        prices=self._prices,
+                    )
+                )
+            except Exception as exc:
+                built.append(exc)
+        return built
 
     def _log_failed(self, exc: Exception) -> None:
         """A logging fault is counted and logged, and never reaches the proxied call."""
