@@ -108,7 +108,8 @@ def pages(args: argparse.Namespace) -> list[Page]:
 
 def sign_in(client: httpx.Client, key: str) -> None:
     """Post the sign-in form, as a browser does; the client keeps the cookie."""
-    response = client.post("/dashboard/sign-in", data={"api_key": key})
+    origin = {"Origin": str(client.base_url).rstrip("/")}  # form posts must come from the dashboard's origin
+    response = client.post("/dashboard/sign-in", data={"api_key": key}, headers=origin)
     if response.status_code != 303 or "heliograph_dashboard" not in client.cookies:
         fail(f"sign-in answered {response.status_code}: {response.text[:300]}")
 

@@ -144,7 +144,8 @@ def fake_upstream() -> Iterator[str]:
 def server(
     database_url: str, fake_upstream: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """One real server per database for the whole run; its gateway talks to the fake upstream."""
+    """One real server per database for the whole run; its gateway talks to the fake upstream, which
+    `/gateway/*` may reach because its loopback address is allowlisted."""
     running = start_server(
         database_url,
         tmp_path_factory.mktemp("server") / "server.log",
@@ -152,6 +153,7 @@ def server(
         f"{fake_upstream}/v1",
         "--anthropic-base-url",
         fake_upstream,
+        env={"HELIOGRAPH_GATEWAY_ALLOWED_HOSTS": "127.0.0.1"},
     )
     yield running
     stop_server(running)

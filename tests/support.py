@@ -215,3 +215,15 @@ def everything_of(tenant: Tenant) -> dict[str, Any]:
     details = {s["session_id"]: tenant.client.get(f"/v1/session/{s['session_id']}").json() for s in sessions}
     requests = {rid: tenant.client.get(f"/v1/request/{rid}").json() for rid in tenant.logged}
     return {"sessions": sessions, "details": details, "requests": requests}
+
+
+def balanced_or(leaves: int, *, value: str = "v", start: int = 0) -> Any:
+    """A balanced `or` tree of `leaves` distinct property conditions (as the attack run sent)."""
+    if leaves == 1:
+        return {"request_response_rmt": {"properties": {f"k{start}": {"equals": f"{value}{start}"}}}}
+    half = leaves // 2
+    return {
+        "left": balanced_or(half, value=value, start=start),
+        "operator": "or",
+        "right": balanced_or(leaves - half, value=value, start=start + half),
+    }

@@ -21,12 +21,15 @@ from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.api.routes.otlp import OtlpEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
+from heliograph.dashboard.auth import origin_of
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
+from heliograph.http_protocol import TimedHttpProtocol
 from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.netguard import AddressPolicy
 from heliograph.storage import open_store
 from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
 
@@ -55,11 +58,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
         )
         prices = PriceTable.load_default()
+        connect, read = settings.upstream_connect_timeout, settings.upstream_read_timeout
+        policy = AddressPolicy.from_setting(settings.gateway_allowed_hosts)
         proxy = Gateway(
-            client=create_upstream_client(
-                connect_timeout=settings.upstream_connect_timeout, read_timeout=settings.upstream_read_timeout
-            ),
-            upstreams=Upstreams(settings.openai_base_url, settings.anthropic_base_url),
+            client=create_upstream_client(connect_timeout=connect, read_timeout=read),
+            target_client=create_upstream_client(connect_timeout=connect, read_timeout=read, policy=policy),
+            upstreams=Upstreams(settings.openai_base_url, settings.anthropic_base_url, policy),
             pipeline=pipeline,
             prices=prices,
             max_capture_bytes=settings.max_body_bytes,
@@ -105,6 +109,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.state.metrics_token = settings.metrics_token
+    app.state.dashboard_idle_timeout = settings.dashboard_idle_timeout
+    app.state.public_origin = None if settings.public_url is None else origin_of(settings.public_url)
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
 
@@ -137,4 +144,6 @@ def _freeze_startup_heap() -> None:
 
 def create_worker_app() -> FastAPI:
     """The app of one `serve --workers N` process: settings from the environment, schema already migrated."""
-    return create_app(Settings(), migrate=False)
+    settings = Settings()
+    TimedHttpProtocol.configure(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
+    return create_app(settings, migrate=False)

@@ -38,6 +38,19 @@ class Settings(BaseSettings):
         description="Server processes; each takes connections and commits its own batches (`/metrics` "
         "counts per process).",
     )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a request's head may take to arrive (then 408 and the connection closes).",
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds a request's body may take to arrive after its head (then 408)."
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Open connections (or requests in progress) per process past which new requests get 503.",
+    )
     ingest_queue_size: int = Field(
         10_000, ge=1, description="Records waiting for commit before ingestion answers 503."
     )
@@ -50,6 +63,13 @@ class Settings(BaseSettings):
     anthropic_base_url: str = Field(
         "https://api.anthropic.com",
         description="Where the gateway sends /anthropic/v1/* (without /v1, as the SDK).",
+    )
+    gateway_allowed_hosts: str | None = Field(
+        None,
+        description="Internal hosts `/gateway/*` may forward to, comma-separated names, addresses or "
+        "networks (`vllm.lan,10.0.0.0/8`). Unset: targets resolving to loopback, private, link-local, "
+        "multicast or unspecified addresses get 403. The configured OpenAI and Anthropic base URLs are "
+        "always allowed.",
     )
     upstream_connect_timeout: float = Field(
         10.0, gt=0, description="Seconds to connect to an upstream (then 504)."
@@ -65,6 +85,21 @@ class Settings(BaseSettings):
         "a chdb store that only the server's process can open. Unset: the endpoint answers 404.",
     )
 
+    dashboard_idle_timeout: float = Field(
+        43_200.0,
+        gt=0,
+        description="Seconds a dashboard sign-in may go unused before it ends (at most a week in all).",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scrape of `/metrics` sends from anywhere. Unset: `/metrics` "
+        "answers loopback clients only (403 for others).",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The dashboard's address as browsers see it (`https://heliograph.example.com`); form "
+        "posts from any other origin get 403. Unset: the request's own scheme and Host.",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Signs dashboard sign-in cookies (32+ characters). Unset: generated once and kept in "
@@ -75,7 +110,7 @@ class Settings(BaseSettings):
     def environment(self, **overrides: str) -> dict[str, str]:
         """These settings as `HELIOGRAPH_*` variables (secrets in clear), for a process that reads them."""
         values = {name: getattr(self, name) for name in type(self).model_fields}
-        for secret in ("secret_key", "admin_token"):
+        for secret in ("secret_key", "admin_token", "metrics_token"):
             value = getattr(self, secret)
             values[secret] = None if value is None else value.get_secret_value()
         values.update(overrides)
@@ -113,12 +148,19 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("openai_base_url", "anthropic_base_url")
+    @field_validator("openai_base_url", "anthropic_base_url", "public_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"upstream base URLs must start with http:// or https:// (got {value[:40]!r})")
+            raise ValueError(f"URLs must start with http:// or https:// (got {value[:40]!r})")
         return value.rstrip("/")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _no_empty_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or value.get_secret_value() == "" else value
 
     @field_validator("secret_key")
     @classmethod

@@ -3,6 +3,7 @@
 HeliographError
 ├── InvalidInput          400  a value a person can correct (message says which)
 ├── Unauthorized          401  missing, unknown or revoked API key
+├── Forbidden             403  refused by a setting (message names it)
 ├── NotFound              404  absent, or belonging to another organization
 ├── PayloadTooLarge       413  body over the configured limit
 ├── UnsupportedMediaType  415  a body in an encoding the endpoint does not take
@@ -12,6 +13,7 @@ HeliographError
 from __future__ import annotations
 
 __all__ = [
+    "Forbidden",
     "HeliographError",
     "InvalidInput",
     "NotFound",
@@ -39,6 +41,10 @@ class InvalidInput(HeliographError):
 
 class Unauthorized(HeliographError):
     status_code = 401
+
+
+class Forbidden(HeliographError):
+    status_code = 403
 
 
 class NotFound(HeliographError):

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from dashboard.dashboard_support import COOKIE, SIGN_IN
+from dashboard.dashboard_support import COOKIE, SIGN_IN, origin
 from heliograph.cli.keys import create_key
 from heliograph.config import Settings
 from heliograph.dashboard.secret import SECRET_KEY_FILE, dashboard_secret
@@ -59,7 +59,7 @@ def test_a_sign_in_survives_a_restart_on_sqlite(tmp_path: Path, monkeypatch: pyt
     server = start_server(url, tmp_path / "server.log")
     try:
         key = asyncio.run(create_key(url, org="restart", name="test", migrate=False))
-        response = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": key})
+        response = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": key}, headers=origin(server))
         cookie = response.cookies[COOKIE]
     finally:
         stop_server(server)

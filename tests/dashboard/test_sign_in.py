@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import httpx
 import pytest
 
-from dashboard.dashboard_support import COOKIE, SIGN_IN, log_session, revoke_key, signed_in
-from support import Cast, Server
+from dashboard.dashboard_support import COOKIE, SIGN_IN, log_session, origin, revoke_key, signed_in
+from support import Cast, Server, start_server, stop_server
 
 PAGES = ["/dashboard/sessions", "/dashboard/metrics", "/dashboard/feedback", "/dashboard/patterns"]
 
@@ -20,7 +24,7 @@ class TestSigningIn:
     def test_a_valid_key_sets_a_signed_http_only_same_site_strict_cookie_and_goes_on(
         self, server: Server, cast: Cast
     ) -> None:
-        with httpx.Client(base_url=server.base_url) as browser:
+        with httpx.Client(base_url=server.base_url, headers=origin(server)) as browser:
             response = browser.post(SIGN_IN, data={"api_key": cast.alice.key, "next": "/dashboard/metrics"})
             assert response.status_code == 303
             assert response.headers["location"] == "/dashboard/metrics"
@@ -47,7 +51,7 @@ class TestSigningIn:
     def test_a_wrong_key_shows_a_clear_message_and_sets_no_cookie(
         self, server: Server, cast: Cast, key: str
     ) -> None:
-        with httpx.Client(base_url=server.base_url) as browser:
+        with httpx.Client(base_url=server.base_url, headers=origin(server)) as browser:
             response = browser.post(SIGN_IN, data={"api_key": key})
             assert response.status_code == 401
             assert "That API key is not valid: it is unknown or has been revoked." in response.text
@@ -55,7 +59,7 @@ class TestSigningIn:
             assert browser.get("/dashboard/sessions").status_code == 303
 
     def test_an_empty_key_is_asked_for(self, server: Server) -> None:
-        response = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": "  "})
+        response = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": "  "}, headers=origin(server))
         assert response.status_code == 400
         assert "Enter an API key." in response.text
 
@@ -72,7 +76,9 @@ class TestSigningIn:
         self, server: Server, cast: Cast, next_path: str, lands_on: str
     ) -> None:
         response = httpx.post(
-            f"{server.base_url}{SIGN_IN}", data={"api_key": cast.alice.key, "next": next_path}
+            f"{server.base_url}{SIGN_IN}",
+            data={"api_key": cast.alice.key, "next": next_path},
+            headers=origin(server),
         )
         assert response.status_code == 303
         assert response.headers["location"] == lands_on
@@ -112,7 +118,9 @@ class TestRefusals:
     def test_a_feedback_post_without_a_sign_in_changes_nothing(self, server: Server, cast: Cast) -> None:
         session_id = log_session(cast.alice)
         response = httpx.post(
-            f"{server.base_url}/dashboard/sessions/{session_id}/feedback", data={"rating": "up"}
+            f"{server.base_url}/dashboard/sessions/{session_id}/feedback",
+            data={"rating": "up"},
+            headers=origin(server),
         )
         assert response.status_code == 303
         assert response.headers["location"].startswith(SIGN_IN)
@@ -141,6 +149,64 @@ class TestRefusals:
         )
 
 
+class TestFormPostOrigin:
+    """A form post is taken only from the dashboard's own origin: scheme, host and port alike."""
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            pytest.param(lambda base: {}, id="neither-origin-nor-referer"),
+            pytest.param(lambda base: {"Origin": base.replace("http://", "https://")}, id="scheme-changed"),
+            pytest.param(lambda base: {"Origin": base.rsplit(":", 1)[0] + ":1"}, id="port-changed"),
+            pytest.param(lambda base: {"Origin": "null"}, id="opaque-origin"),
+            pytest.param(lambda base: {"Referer": "https://evil.example/page"}, id="cross-site-referer"),
+        ],
+    )
+    def test_a_post_not_from_the_dashboard_s_own_origin_is_refused_and_changes_nothing(
+        self, server: Server, cast: Cast, headers: Any
+    ) -> None:
+        session_id = log_session(cast.alice)
+        sent = headers(server.base_url)
+        sign_in = httpx.post(f"{server.base_url}{SIGN_IN}", data={"api_key": cast.alice.key}, headers=sent)
+        assert sign_in.status_code == 403
+        assert "set-cookie" not in sign_in.headers
+        with signed_in(cast.alice) as browser:
+            browser.headers.pop("Origin")
+            rating = browser.post(
+                f"/dashboard/sessions/{session_id}/feedback", data={"rating": "up"}, headers=sent
+            )
+            assert rating.status_code == 403
+        assert (
+            cast.alice.client.get(f"/v1/session/{session_id}").json()["data"]["session"]["feedback"] is None
+        )
+
+    def test_a_same_origin_referer_stands_in_for_a_missing_origin(self, server: Server, cast: Cast) -> None:
+        referer = {"Referer": f"{server.base_url}/dashboard/sign-in?next=%2F"}
+        response = httpx.post(
+            f"{server.base_url}{SIGN_IN}", data={"api_key": cast.alice.key}, headers=referer
+        )
+        assert response.status_code == 303
+        assert COOKIE in response.cookies
+
+    def test_with_a_public_url_a_spoofed_host_is_refused(self, cast: Cast, tmp_path: Path) -> None:
+        running = start_server(
+            cast.alice.server.database_url,
+            tmp_path / "server.log",
+            env={"HELIOGRAPH_PUBLIC_URL": "https://heliograph.example.com/"},
+        )
+        try:
+            url = f"{running.base_url}{SIGN_IN}"
+            # A rebound DNS name: the browser sends that name as Host, and its own origin.
+            spoofed = {"Host": "rebound.example", "Origin": "http://rebound.example"}
+            refused = httpx.post(url, data={"api_key": cast.alice.key}, headers=spoofed)
+            assert refused.status_code == 403
+            assert "set-cookie" not in refused.headers
+            public = {"Origin": "https://heliograph.example.com"}
+            assert httpx.post(url, data={"api_key": cast.alice.key}, headers=public).status_code == 303
+        finally:
+            stop_server(running)
+
+
 class TestSigningOut:
     def test_signing_out_clears_the_cookie_and_the_pages_refuse_the_browser(self, cast: Cast) -> None:
         with signed_in(cast.alice) as browser:
@@ -153,6 +219,44 @@ class TestSigningOut:
             page = browser.get("/dashboard/sessions")
             assert page.status_code == 303
             assert "You are signed out." in browser.get(response.headers["location"]).text
+
+    def test_signing_out_ends_the_sign_in_on_the_server_so_a_copied_cookie_signs_nobody_in(
+        self, server: Server, cast: Cast
+    ) -> None:
+        """Sign-out only cleared the cookie in the browser: a copy stayed valid for 14 days."""
+        with signed_in(cast.alice) as browser:
+            copied = browser.cookies[COOKIE]
+            other = {"Cookie": f"{COOKIE}={copied}"}
+            assert httpx.get(f"{server.base_url}/dashboard/sessions", headers=other).status_code == 200
+            assert browser.post("/dashboard/sign-out").status_code == 303
+        page = httpx.get(f"{server.base_url}/dashboard/sessions", headers=other)
+        assert page.status_code == 303
+        assert page.headers["location"].endswith("reason=expired")
+        # Signing out of one browser leaves the organization's other sign-ins alone.
+        with signed_in(cast.alice) as first, signed_in(cast.alice) as second:
+            assert first.post("/dashboard/sign-out").status_code == 303
+            assert second.get("/dashboard/sessions").status_code == 200
+
+    def test_a_sign_in_unused_for_the_idle_timeout_ends_and_one_in_use_does_not(
+        self, cast: Cast, tmp_path: Path
+    ) -> None:
+        running = start_server(
+            cast.alice.server.database_url,
+            tmp_path / "server.log",
+            env={"HELIOGRAPH_DASHBOARD_IDLE_TIMEOUT": "2"},
+        )
+        try:
+            with httpx.Client(base_url=running.base_url, headers=origin(running), timeout=30) as browser:
+                assert browser.post(SIGN_IN, data={"api_key": cast.alice.key}).status_code == 303
+                for _ in range(5):  # 3 s in use, more than the timeout
+                    assert browser.get("/dashboard/sessions").status_code == 200
+                    time.sleep(0.6)
+                time.sleep(2.5)
+                page = browser.get("/dashboard/sessions")
+                assert page.status_code == 303
+                assert page.headers["location"].endswith("reason=expired")
+        finally:
+            stop_server(running)
 
     def test_a_revoked_key_is_signed_out_at_its_next_page(self, server: Server, cast: Cast) -> None:
         with signed_in(cast.alice) as browser:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from heliograph.domain.filters import MAX_FILTER_DEPTH, Branch, Leaf, parse_filter
+from heliograph.domain.filters import (
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_LEAVES,
+    MAX_FILTER_TEXT_CHARS,
+    Branch,
+    Leaf,
+    parse_filter,
+)
 from heliograph.errors import InvalidInput
+from support import balanced_or
 
 R, S = "request_response_rmt", "sessions_request_response_rmt"
 
@@ -113,3 +122,32 @@ def test_a_filter_nested_too_deeply_is_refused() -> None:
         raw = {"left": raw, "operator": "and", "right": "all"}
     with pytest.raises(InvalidInput, match="nested too deeply"):
         parse_filter(raw)
+
+
+def test_a_filter_at_the_leaf_limit_is_parsed_and_one_more_leaf_is_refused() -> None:
+    assert isinstance(parse_filter(balanced_or(MAX_FILTER_LEAVES)), Branch)
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
+        parse_filter(balanced_or(MAX_FILTER_LEAVES + 1))
+
+
+def test_a_tree_of_nothing_but_all_counts_against_the_leaf_limit() -> None:
+    raw: Any = "all"
+    for _ in range(8):  # 256 "all" leaves in a tree 8 levels deep
+        raw = {"left": raw, "operator": "or", "right": raw}
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
+        parse_filter(raw)
+
+
+def test_a_huge_filter_is_refused_without_reading_all_of_it() -> None:
+    huge = balanced_or(32_766)  # the attack run's 3.4 MB filter, which took 28 s to answer
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput, match="too large"):
+        parse_filter(huge)
+    assert time.perf_counter() - started < 0.05
+
+
+def test_a_filter_with_too_much_text_is_refused_naming_the_limit() -> None:
+    long_value = "x" * 4000  # each leaf's key and value: some 4,005 characters
+    assert parse_filter(balanced_or(MAX_FILTER_TEXT_CHARS // 4010, value=long_value)) is not None
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_TEXT_CHARS} characters"):
+        parse_filter(balanced_or(MAX_FILTER_TEXT_CHARS // 4000 + 1, value=long_value))

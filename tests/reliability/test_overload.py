@@ -82,14 +82,16 @@ def test_a_full_queue_answers_503_at_once_while_queued_records_wait_and_then_com
     assert stored_row_count(tenant) == len(committed)
 
 
-def _raw_exchange(server: Server, head: str, body_parts: Iterable[bytes]) -> bytes:
+def _raw_exchange(
+    server: Server, head: str, body_parts: Iterable[bytes], *, wait_s: float = ANSWER_WAIT_S
+) -> bytes:
     """Send a request head and some body parts on a raw socket, then read what the server answered.
 
     The socket stays open and the body unfinished: an answer can only come from a server that refused
     the body without waiting for the rest of it.
     """
     address = urlsplit(server.base_url)
-    with socket.create_connection((address.hostname, address.port), timeout=ANSWER_WAIT_S) as sock:
+    with socket.create_connection((address.hostname, address.port), timeout=wait_s) as sock:
         sock.sendall(head.encode())
         for part in body_parts:
             try:
@@ -111,10 +113,10 @@ def _read_answer(sock: socket.socket) -> bytes:
     return answer
 
 
-def _head(tenant: Tenant, framing: str) -> str:
+def _head(tenant: Tenant, framing: str, path: str = "/custom/v1/log", key: str | None = None) -> str:
     return (
-        "POST /custom/v1/log HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {tenant.key}\r\n{framing}\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {key or tenant.key}\r\n{framing}\r\n\r\n"
     )
 
 
@@ -129,15 +131,29 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(
     assert stored_row_count(tenant) == 0
 
 
+@pytest.mark.parametrize("path", ["/custom/v1/log", "/v1/session/query", "/v1/request/query"])
 def test_a_chunked_body_is_refused_once_it_passes_the_limit_without_waiting_for_its_end(
-    small_server: Server, tenant: Tenant
+    small_server: Server, tenant: Tenant, path: str
 ) -> None:
     chunk = b" " * 1024
     parts = [
         b"400\r\n" + chunk + b"\r\n" for _ in range(BODY_LIMIT // len(chunk) + 2)
     ]  # never the last chunk
-    answer = _raw_exchange(small_server, _head(tenant, "Transfer-Encoding: chunked"), parts)
-    assert answer.startswith(b"HTTP/1.1 413 ")
+    answer = _raw_exchange(small_server, _head(tenant, "Transfer-Encoding: chunked", path), parts)
+    assert answer.startswith(b"HTTP/1.1 413 ")  # the JSON API answered 400 "error parsing the body"
+    assert f"larger than {BODY_LIMIT} bytes".encode() in answer
+    assert stored_row_count(tenant) == 0
+
+
+@pytest.mark.parametrize("path", ["/v1/session/query", "/v1/request/query", "/custom/v1/log"])
+def test_a_bad_key_is_refused_before_the_body_is_read(
+    small_server: Server, tenant: Tenant, path: str
+) -> None:
+    """The JSON API read and parsed the whole body before checking the key."""
+    head = _head(tenant, f"Content-Length: {BODY_LIMIT - 1}", path, key="sk-hg-not-a-real-key")
+    answer = _raw_exchange(small_server, head, [b"{" + b" " * 1023], wait_s=10)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"Invalid API key" in answer
     assert stored_row_count(tenant) == 0
 
 

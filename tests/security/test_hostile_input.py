@@ -47,7 +47,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 
 def _raw(number: str, path: str) -> bytes:
-    """A log body whose value at `path` is the literal JSON number `number` (json.dumps cannot)."""
+    """A log body whose value at `path` is the literal JSON `number` (json.dumps cannot)."""
     placeholder = "__number__"
     return json.dumps(_with(path, placeholder)).replace(f'"{placeholder}"', number).encode()
 
@@ -275,3 +275,25 @@ def test_a_traversal_looking_session_id_is_just_an_id_of_its_own(alice: Tenant) 
     sessions = alice.client.post("/v1/session/query", json=query_body(search=odd)).json()["data"]
     assert [s["session_id"] for s in sessions] == [odd]
     assert alice.client.get(f"/v1/session/{SESSION}").json()["data"]["session"]["feedback"] is True
+
+
+@pytest.mark.parametrize("depth", [255, 600, 1019])
+@pytest.mark.parametrize(
+    "path",
+    ["providerRequest.json", "providerResponse.json", "providerRequest.meta.Helicone-Property-Deep"],
+    ids=["request-json", "response-json", "meta-value"],
+)
+def test_json_that_can_be_read_but_not_stored_gets_400_and_changes_nothing(
+    alice: Tenant, path: str, depth: int
+) -> None:
+    """orjson reads 1,023 levels but writes 254: deeper bodies answered 500 (Recursion limit reached)."""
+    before = snapshot(alice)
+    body = _raw("[" * depth + "1" + "]" * depth, path)  # json.dumps cannot write it either
+    response = alice.client.post(ONE_LOG_PATH, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text[:300]
+    assert response.json() == {
+        "data": None,
+        "error": "Invalid body: JSON nested more than 254 levels deep cannot be stored",
+    }
+    assert snapshot(alice) == before
+    assert httpx.get(f"{alice.server.base_url}/healthz", timeout=10).status_code == 200

@@ -217,10 +217,12 @@ CASES: dict[tuple[str, str], Check] = {
         "POST", "/v1/session/{session_id}/tag", {"tag": "bob"}
     ),
     ("GET", "/v1/session/{session_id}"): _not_found_at("GET", "/v1/session/{session_id}"),
+    ("DELETE", "/v1/session/{session_id}"): _not_found_at("DELETE", "/v1/session/{session_id}"),
     ("POST", "/v1/request/query"): _request_list("/v1/request/query"),
     ("POST", "/v1/request/query-clickhouse"): _request_list("/v1/request/query-clickhouse"),
     ("POST", "/v1/request/count/query"): _request_list("/v1/request/count/query"),
     ("GET", "/v1/request/{request_id}"): _not_found_at("GET", "/v1/request/{request_id}"),
+    ("DELETE", "/v1/request/{request_id}"): _not_found_at("DELETE", "/v1/request/{request_id}"),
     ("PUT", "/v1/request/{request_id}/property"): _not_found_at(
         "PUT", "/v1/request/{request_id}/property", {"key": "Note", "value": "bob"}
     ),
@@ -264,7 +266,8 @@ def test_another_organization_can_neither_read_nor_change_alice_s_data(
 @pytest.fixture
 def bob_browser(cast: Cast) -> Iterator[httpx.Client]:
     """A browser signed in to the dashboard with Bob's key (cookies kept, redirects not followed)."""
-    with httpx.Client(base_url=cast.bob.server.base_url, timeout=30) as client:
+    base_url = cast.bob.server.base_url
+    with httpx.Client(base_url=base_url, headers={"Origin": base_url}, timeout=30) as client:
         response = client.post("/dashboard/sign-in", data={"api_key": cast.bob.key})
         assert response.status_code == 303, response.text
         yield client

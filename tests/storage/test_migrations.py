@@ -15,6 +15,7 @@ from heliograph.storage.sql.engine import create_engines
 from heliograph.storage.sql.schema import metadata, properties, requests
 
 TABLES = {
+    "dashboard_sign_ins",
     "api_keys",
     "organizations",
     "properties",

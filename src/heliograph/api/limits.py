@@ -5,11 +5,17 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from heliograph.errors import PayloadTooLarge
+
 __all__ = ["BodySizeLimit"]
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 on a declared Content-Length over `max_bytes`, or once a stream exceeds it."""
+    """ASGI middleware: 413 on a declared Content-Length over `max_bytes`, or once a stream exceeds it.
+
+    A stream over the limit raises PayloadTooLarge from `receive`: the app may answer it itself (as
+    the JSON API's route class and the plain-ASGI endpoints do), else this middleware answers 413.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -32,7 +38,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise PayloadTooLarge(self._message())
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -42,12 +48,12 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except PayloadTooLarge:
             if not started:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"data": None, "error": f"Request body is larger than {self.max_bytes} bytes"})
+        body = orjson.dumps({"data": None, "error": self._message()})
         await send(
             {
                 "type": "http.response.start",
@@ -60,6 +66,5 @@ class BodySizeLimit:
         )
         await send({"type": "http.response.body", "body": body})
 
-
-class _TooLarge(Exception):
-    pass
+    def _message(self) -> str:
+        return f"Request body is larger than {self.max_bytes} bytes"

@@ -112,6 +112,7 @@ _SECURITY_SCHEMES = {
         "name": "Helicone-Auth",
         "description": "`Bearer <Heliograph API key>`; the Authorization header goes to the upstream",
     },
+    "MetricsToken": {"type": "http", "scheme": "bearer", "description": "HELIOGRAPH_METRICS_TOKEN, when set"},
 }
 
 
@@ -124,7 +125,7 @@ def _declare_security(schema: dict[str, Any]) -> None:
 
 
 def _secured(operation: dict[str, Any]) -> dict[str, Any]:
-    if "401" not in operation.get("responses", {}):
+    if "401" not in operation.get("responses", {}) or "security" in operation:  # declared by its route
         return operation
     scheme = "HeliconeAuth" if "gateway" in operation.get("tags", []) else "ApiKey"
     return {**operation, "security": [{scheme: []}]}

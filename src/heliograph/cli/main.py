@@ -18,6 +18,7 @@ from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_w
 from heliograph.cli.copy import copy
 from heliograph.dashboard import dashboard_secret
 from heliograph.domain.keys import hash_api_key
+from heliograph.http_protocol import TimedHttpProtocol
 
 # How long a SIGTERM waits for requests in flight (a long gateway stream is cut after it), below the
 # 30 s most process managers allow before SIGKILL.
@@ -123,6 +124,7 @@ def serve(
         # Each worker process builds its app from the environment: hand it these settings, with the
         # dashboard secret fixed here so that a cookie one worker signed is valid on every worker.
         os.environ.update(settings.environment(secret_key=dashboard_secret(settings)))
+    TimedHttpProtocol.configure(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
     uvicorn.run(
         create_app(settings, migrate=False) if settings.workers == 1 else "heliograph.app:create_worker_app",
         factory=settings.workers > 1,
@@ -133,6 +135,8 @@ def serve(
         access_log=access_log,
         server_header=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        http="heliograph.http_protocol:TimedHttpProtocol",  # deadlines for slow heads and bodies
+        limit_concurrency=settings.max_connections,
     )
 
 

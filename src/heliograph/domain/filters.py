@@ -16,6 +16,8 @@ from heliograph.errors import InvalidInput
 __all__ = [
     "FIELDS",
     "MAX_FILTER_DEPTH",
+    "MAX_FILTER_LEAVES",
+    "MAX_FILTER_TEXT_CHARS",
     "OPERATORS",
     "REQUEST_TABLE",
     "SESSION_TABLE",
@@ -30,6 +32,12 @@ __all__ = [
 REQUEST_TABLE = "request_response_rmt"
 SESSION_TABLE = "sessions_request_response_rmt"
 MAX_FILTER_DEPTH = 64
+# A dashboard's filter has a handful of conditions. Each costs SQLAlchemy some 0.4 ms to build and
+# compile (in a worker thread, see storage.sql.prepared) and the embedding statement some 0.03 ms on
+# the event loop; 128 keep that under 5 ms, and far below SQLite's expression depth of 1000.
+MAX_FILTER_LEAVES = 64
+# Every key and text value of a filter together (one value may have MAX_TEXT_VALUE_CHARS).
+MAX_FILTER_TEXT_CHARS = 65_536
 MAX_TEXT_VALUE_CHARS = 4096
 _INT63 = 2**63 - 1
 
@@ -138,14 +146,37 @@ class Branch:
 FilterNode = Leaf | Branch | None  # None means "no condition"
 
 
+@dataclass(slots=True)
+class _Budget:
+    """What a filter may still hold; spent as the tree is read, so a huge one is refused early."""
+
+    leaves: int = MAX_FILTER_LEAVES
+    text_chars: int = MAX_FILTER_TEXT_CHARS
+
+    def spend_leaf(self) -> None:
+        self.leaves -= 1
+        if self.leaves < 0:
+            raise InvalidInput(f"Filter is too large: at most {MAX_FILTER_LEAVES} conditions")
+
+    def spend_text(self, text: str) -> None:
+        self.text_chars -= len(text)
+        if self.text_chars < 0:
+            raise InvalidInput(
+                f"Filter is too large: at most {MAX_FILTER_TEXT_CHARS} characters of keys and values"
+            )
+
+
 def parse_filter(raw: object) -> FilterNode:
-    """Validate a JSON filter tree; raise InvalidInput naming the first unknown or malformed part."""
-    return _parse(raw, depth=0)
+    """Validate a JSON filter tree; raise InvalidInput naming the first unknown or malformed part, or
+    the limit (MAX_FILTER_DEPTH, MAX_FILTER_LEAVES, MAX_FILTER_TEXT_CHARS) it exceeds."""
+    return _parse(raw, depth=0, budget=_Budget())
 
 
-def _parse(raw: object, *, depth: int) -> FilterNode:
+def _parse(raw: object, *, depth: int, budget: _Budget) -> FilterNode:
     if depth > MAX_FILTER_DEPTH:
         raise InvalidInput(f"Filter is nested too deeply: at most {MAX_FILTER_DEPTH} levels")
+    if not (isinstance(raw, dict) and ("operator" in raw or "left" in raw or "right" in raw)):
+        budget.spend_leaf()  # "all" counts too: a tree of nothing but "all" is as long to read
     if raw == "all" or raw == {}:
         return None
     if not isinstance(raw, dict):
@@ -156,10 +187,12 @@ def _parse(raw: object, *, depth: int) -> FilterNode:
         operator = raw["operator"]
         if operator not in ("and", "or"):
             raise InvalidInput(f"Invalid filter operator {str(operator)[:40]!r}: use 'and' or 'or'")
-        left = _parse(raw["left"], depth=depth + 1)
-        right = _parse(raw["right"], depth=depth + 1)
+        left = _parse(raw["left"], depth=depth + 1, budget=budget)
+        right = _parse(raw["right"], depth=depth + 1, budget=budget)
         return Branch(left, operator, right)
-    return _parse_leaf(raw)
+    leaf = _parse_leaf(raw)
+    budget.spend_text(f"{leaf.key or ''}{leaf.value if isinstance(leaf.value, str) else ''}")
+    return leaf
 
 
 def _single(mapping: object, what: str) -> tuple[str, object]:

@@ -157,6 +157,17 @@ class Store(Protocol):
     async def revoke_api_key(self, *, key_id: str) -> bool:
         """Revoke by id or display prefix; False when nothing matched."""
 
+    async def start_sign_in(self, *, key_hash: str, idle_ms: int) -> str:
+        """Record a dashboard sign-in with the key of `key_hash`; its random id, for the cookie.
+        Sign-ins unused for `idle_ms` may be deleted meanwhile."""
+
+    async def continue_sign_in(self, *, sign_in_id: str, idle_ms: int) -> str | None:
+        """The key hash of a sign-in used within `idle_ms`, which this use keeps alive; None if it
+        was ended, idled out or never existed."""
+
+    async def end_sign_in(self, *, sign_in_id: str) -> None:
+        """End a sign-in (signing out); nothing happens for an unknown id."""
+
     async def org_for_key_hash(self, key_hash: str) -> str | None:
         """The organization of an active key, or None."""
 
@@ -176,7 +187,15 @@ class Store(Protocol):
     async def set_request_scores(self, *, org_id: str, request_id: str, values: Mapping[str, int]) -> bool:
         """Upsert scores; False when the request is not found."""
 
+    async def delete_request(self, *, org_id: str, request_id: str) -> bool:
+        """Delete a request with its properties and scores, and fold it out of its session (which goes
+        when it has no request left); False if the organization has no such request."""
+
     # Sessions
+    async def delete_session(self, *, org_id: str, session_id: str) -> bool:
+        """Delete a session with all its requests, their properties and scores, its users, tag and
+        feedback; False if the organization has no such session."""
+
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
         """Set (or with None clear) the feedback of a session on its first request.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import logging
 import time
 import uuid
@@ -23,10 +24,12 @@ from yarl import URL
 
 from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
 from heliograph.domain.pricing import PriceTable
+from heliograph.domain.records import RequestRecord
 from heliograph.gateway.streams import UsageChunkFilter
-from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers
+from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers, refused
 from heliograph.ingest.calls import LoggedCall, record_of
 from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.netguard import RefusedAddress
 
 __all__ = ["CANCELLED_STATUS", "Gateway", "GatewayStats"]
 
@@ -41,6 +44,9 @@ _JSON_HEADER = (b"content-type", b"application/json")
 # writer stores them in one transaction: a transaction per call cost more CPU than the call itself.
 # Nobody waits on these records; they appear in queries this much later.
 LOG_LINGER_S = 0.05
+# Bodies larger than this are parsed, and calls carrying more than this are turned into records, in a
+# worker thread: either takes milliseconds per megabyte, which on the event loop would stall every call.
+OFF_LOOP_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -64,6 +70,7 @@ class _Exchange:
     start_ms: int
     started: float
     stream: bool
+    request_bytes: int
     captured: list[bytes] = field(default_factory=list)
     captured_bytes: int = 0
     first_chunk_at: float | None = None
@@ -83,7 +90,10 @@ class Gateway:
     """Proxies calls to the configured upstreams through one shared HTTP client.
 
     Parameters:
-        client: the pooled upstream client (the only place the gateway talks to the outside).
+        client: the pooled client for the configured upstreams (with `target_client`, the only place
+            the gateway talks to the outside).
+        target_client: the pooled client for `/gateway/*` targets, which connects only to the
+            addresses the address policy permits.
         upstreams: where `/openai/v1/*` and `/anthropic/v1/*` go.
         pipeline, prices: how calls are logged, as for the async-log endpoints.
         max_capture_bytes: most bytes of an answer kept for its log record.
@@ -93,12 +103,14 @@ class Gateway:
         self,
         *,
         client: aiohttp.ClientSession,
+        target_client: aiohttp.ClientSession,
         upstreams: Upstreams,
         pipeline: IngestPipeline,
         prices: PriceTable,
         max_capture_bytes: int,
     ) -> None:
         self.client = client
+        self.target_client = target_client
         self.upstreams = upstreams
         self.stats = GatewayStats()
         self._pipeline = pipeline
@@ -115,6 +127,7 @@ class Gateway:
             self._flush()
         await asyncio.gather(*self._log_tasks, return_exceptions=True)
         await self.client.close()
+        await self.target_client.close()
 
     async def forward(
         self,
@@ -129,12 +142,18 @@ class Gateway:
     ) -> None:
         """Send the caller's request to `route` and relay the answer; 502/504 when the upstream fails.
 
-        Raises InvalidInput for bad `Helicone-*` headers, before anything is sent either way.
+        Raises InvalidInput for bad `Helicone-*` headers and Forbidden for a target the address policy
+        refuses, before anything is sent either way (and nothing is logged).
         """
         helicone = read_helicone_headers(headers)
         if helicone.request_id is None:
             helicone = dataclasses.replace(helicone, request_id=str(uuid.uuid4()))
-        request_json = _json_or_none(body)  # logged as the caller sent it
+        # Logged as the caller sent it.
+        request_json = (
+            await asyncio.to_thread(_json_or_none, body)
+            if len(body) > OFF_LOOP_BYTES
+            else _json_or_none(body)
+        )
         injected = _needs_usage(route, request_json)
         if injected:
             body = orjson.dumps(_with_usage(request_json))
@@ -146,22 +165,33 @@ class Gateway:
             start_ms=time.time_ns() // 1_000_000,
             started=time.perf_counter(),
             stream=isinstance(request_json, dict) and request_json.get("stream") is True,
+            request_bytes=len(body),
         )
+        client = self.target_client if route.guarded else self.client
         self.stats.calls += 1
         try:
-            upstream = await self.client.request(
+            upstream = await client.request(
                 scope["method"],
                 URL(route.url, encoded=True),  # the caller's path and query, byte for byte
                 headers=forwardable_headers(headers),
-                data=body or None,
-                allow_redirects=False,
+                # aiohttp writes a large body from a file-like object off the event loop.
+                data=io.BytesIO(body) if len(body) > OFF_LOOP_BYTES else body or None,
+                allow_redirects=False,  # so no redirect can lead past the address policy
             )
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise refused(exc.os_error) from None
+            await self._failed(
+                send, exchange, BAD_GATEWAY, "The upstream could not be reached (ConnectError)"
+            )
+            return
         except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
             await self._failed(send, exchange, GATEWAY_TIMEOUT, "The upstream did not answer in time")
             return
         except aiohttp.ClientError as exc:
-            reason = "ConnectError" if isinstance(exc, aiohttp.ClientConnectorError) else type(exc).__name__
-            await self._failed(send, exchange, BAD_GATEWAY, f"The upstream could not be reached ({reason})")
+            await self._failed(
+                send, exchange, BAD_GATEWAY, f"The upstream could not be reached ({type(exc).__name__})"
+            )
             return
         await self._relay(upstream, exchange, receive, send, injected=injected)
 
@@ -263,17 +293,16 @@ class Gateway:
         task.add_done_callback(self._log_tasks.discard)
 
     async def _write(self, ended: list[_Ended]) -> None:
+        carried = sum(call.exchange.request_bytes + len(call.body) for call in ended)
+        built = (
+            await asyncio.to_thread(self._records, ended)
+            if carried > OFF_LOOP_BYTES
+            else self._records(ended)
+        )
         submits = []
-        for call in ended:
-            try:
-                record = record_of(
-                    _logged_call(call),
-                    org_id=call.exchange.org_id,
-                    helicone=call.exchange.helicone,
-                    prices=self._prices,
-                )
-            except Exception as exc:
-                self._log_failed(exc)
+        for record in built:
+            if isinstance(record, Exception):
+                self._log_failed(record)
                 continue
             submits.append(self._pipeline.submit_with_retry(record))  # retried while the database is down
         for outcome in await asyncio.gather(*submits, return_exceptions=True):
@@ -281,6 +310,23 @@ class Gateway:
                 self._log_failed(outcome)
             else:
                 self.stats.logged += 1
+
+    def _records(self, ended: list[_Ended]) -> list[RequestRecord | Exception]:
+        """Each call's record, or why it could not be built."""
+        built: list[RequestRecord | Exception] = []
+        for call in ended:
+            try:
+                built.append(
+                    record_of(
+                        _logged_call(call),
+                        org_id=call.exchange.org_id,
+                        helicone=call.exchange.helicone,
+                        prices=self._prices,
+                    )
+                )
+            except Exception as exc:
+                built.append(exc)
+        return built
 
     def _log_failed(self, exc: Exception) -> None:
         """A logging fault is counted and logged, and never reaches the proxied call."""

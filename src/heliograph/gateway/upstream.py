@@ -7,21 +7,28 @@ each request), and that CPU is most of what the gateway adds to a call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+import socket
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from multidict import CIMultiDict
 
-from heliograph.errors import InvalidInput
+from heliograph.errors import Forbidden, InvalidInput
+from heliograph.netguard import AddressPolicy, RefusedAddress
 
 __all__ = [
     "HOP_BY_HOP",
+    "GuardedResolver",
     "Route",
     "Upstreams",
     "create_upstream_client",
     "forwardable_headers",
     "provider_of_url",
+    "refused",
 ]
 
 # Headers that describe one hop, or that the gateway sets itself, are never forwarded.
@@ -50,6 +57,7 @@ class Route:
 
     url: str
     provider: str
+    guarded: bool = False  # a caller's own target: only addresses the AddressPolicy permits
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,7 @@ class Upstreams:
 
     openai_base_url: str
     anthropic_base_url: str
+    policy: AddressPolicy = field(default_factory=AddressPolicy)
 
     def openai(self, path: str, query: str) -> Route:
         return Route(_join(self.openai_base_url, path, query), "OPENAI")
@@ -65,9 +74,12 @@ class Upstreams:
     def anthropic(self, path: str, query: str) -> Route:
         return Route(_join(self.anthropic_base_url, f"v1/{path}", query), "ANTHROPIC")
 
-    @staticmethod
-    def target(target_url: str | None, path: str, query: str) -> Route:
-        """`/gateway/<path>` goes to the `Helicone-Target-Url` header's base URL."""
+    def target(self, target_url: str | None, path: str, query: str) -> Route:
+        """`/gateway/<path>` goes to the `Helicone-Target-Url` header's base URL, if the policy permits.
+
+        A host name is checked on each address it resolves to (GuardedResolver); an address literal,
+        which is never resolved, here.
+        """
         if not target_url:
             raise InvalidInput("Missing Helicone-Target-Url header: the base URL to forward /gateway/* to")
         parts = urlsplit(target_url)
@@ -75,7 +87,46 @@ class Upstreams:
             raise InvalidInput(
                 "Invalid Helicone-Target-Url: expected an http(s) URL such as https://api.example.com/v1"
             )
-        return Route(_join(target_url, path, query), provider_of_url(target_url))
+        host = parts.hostname or ""
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None and not self.policy.permits(host, literal):
+            raise refused(RefusedAddress(f"{host} is an internal address"))
+        return Route(_join(target_url, path, query), provider_of_url(target_url), guarded=True)
+
+
+def refused(exc: RefusedAddress) -> Forbidden:
+    """The 403 for a target the address policy refuses, naming the setting that opens it."""
+    return Forbidden(
+        f"The gateway does not forward to internal addresses: {exc}. An operator can allow a host or "
+        "network with HELIOGRAPH_GATEWAY_ALLOWED_HOSTS."
+    )
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves names as aiohttp does, keeping only the addresses `policy` permits.
+
+    The connector connects to exactly the addresses returned here, so the check holds for the address
+    connected to, however the name resolves from one call to the next.
+    """
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        permitted = [result for result in results if self._policy.permits(host, result["host"])]
+        if not permitted:
+            raise RefusedAddress(f"{host} resolves to an internal address ({results[0]['host']})")
+        return permitted
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def provider_of_url(url: str) -> str:
@@ -88,15 +139,20 @@ def provider_of_url(url: str) -> str:
     return "CUSTOM"
 
 
-def create_upstream_client(*, connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
-    """One pooled client for every upstream call (create it on the running loop); bounded timeouts.
+def create_upstream_client(
+    *, connect_timeout: float, read_timeout: float, policy: AddressPolicy | None = None
+) -> aiohttp.ClientSession:
+    """One pooled client for upstream calls (create it on the running loop); bounded timeouts.
 
+    With a `policy`, names resolve only to the addresses it permits (for callers' own targets).
     `connect_timeout` bounds taking a pooled connection or opening one, `read_timeout` each silence
     while the answer comes (so a long stream whose chunks keep coming is never cut). No environment
     proxies, no decompression (the compressed bytes are relayed as sent), no headers of its own.
     """
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=512, limit_per_host=0),
+        connector=aiohttp.TCPConnector(
+            limit=512, limit_per_host=0, resolver=None if policy is None else GuardedResolver(policy)
+        ),
         timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout),
         auto_decompress=False,
         trust_env=False,

@@ -19,7 +19,7 @@ from heliograph.domain.headers import read_helicone_headers
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
 from heliograph.errors import InvalidInput
-from heliograph.ingest.calls import LoggedCall, record_of
+from heliograph.ingest.calls import LoggedCall, json_text, record_of
 
 __all__ = ["PROVIDERS", "parse_async_log"]
 
@@ -105,11 +105,7 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 def _string_pairs(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Meta values as header strings; non-strings become their JSON text (true, 1.5, {"a":1})."""
-    return [
-        (str(k), v if isinstance(v, str) else orjson.dumps(v).decode())
-        for k, v in meta.items()
-        if v is not None
-    ]
+    return [(str(k), v if isinstance(v, str) else json_text(v)) for k, v in meta.items() if v is not None]
 
 
 def _epoch_ms(part: object, name: str, *, string_times: bool) -> int:

@@ -17,11 +17,13 @@ from heliograph.domain.records import RequestRecord
 from heliograph.domain.usage import Usage, usage_from_response
 from heliograph.errors import InvalidInput
 
-__all__ = ["MAX_COST_NANO_USD", "MAX_TOKENS", "LoggedCall", "record_of"]
+__all__ = ["MAX_COST_NANO_USD", "MAX_STORED_JSON_DEPTH", "MAX_TOKENS", "LoggedCall", "json_text", "record_of"]
 
 # Bounds that keep every stored number, and the sums over a session, inside a 64-bit integer.
 MAX_TOKENS = 10**12
 MAX_COST_NANO_USD = 10**15  # one million USD for one call
+# orjson reads JSON nested 1,023 levels deep but writes only 254, so deeper JSON cannot be stored.
+MAX_STORED_JSON_DEPTH = 254
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +83,20 @@ def record_of(
         cost_nano_usd=cost_nano_usd,
         cost_known=cost_known,
         target_url=_text(call.target_url),
-        request_body=orjson.dumps(call.request_json).decode(),
-        response_body=_text(call.text_body) if call.text_body else orjson.dumps(call.response_json).decode(),
+        request_body=json_text(call.request_json),
+        response_body=_text(call.text_body) if call.text_body else json_text(call.response_json),
         properties=helicone.properties,
     )
+
+
+def json_text(value: object) -> str:
+    """`value` as the JSON text that is stored; InvalidInput when it is nested too deeply to write."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        raise InvalidInput(
+            f"Invalid body: JSON nested more than {MAX_STORED_JSON_DEPTH} levels deep cannot be stored"
+        ) from None
 
 
 def _text(value: str) -> str:

@@ -98,6 +98,15 @@ def _rest_of_path(scope: Scope, prefix: str) -> str:
     return quote(scope["path"][len(prefix) :])
 
 
+_REFUSED_TARGET = {
+    "403": {
+        "description": "The target resolves to an internal address that HELIOGRAPH_GATEWAY_ALLOWED_HOSTS "
+        "does not open",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
+    }
+}
+
+
 def _operations(name: str, summary: str, description: str) -> dict[str, Any]:
     return {
         method.lower(): {
@@ -119,6 +128,7 @@ def _operations(name: str, summary: str, description: str) -> dict[str, Any]:
                     "content": {"application/json": {"schema": {}}},
                 },
                 **{str(status): answer for status, answer in ERROR_RESPONSES.items()},
+                **(_REFUSED_TARGET if name == "target" else {}),
             },
         }
         for method in METHODS

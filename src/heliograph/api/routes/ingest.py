@@ -11,6 +11,8 @@ several times the work of the endpoint itself. What they do is described for the
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from typing import Any
 
@@ -19,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
+from heliograph.api.routing import OFF_LOOP_JSON_BYTES
 from heliograph.errors import HeliographError
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
@@ -63,7 +66,8 @@ class AsyncLogEndpoints:
         body = await read_body(receive)
         if body is None:  # the client went away before sending its body: nothing to store or answer
             return
-        record = parse_async_log(
+        parse = functools.partial(
+            parse_async_log,
             body,
             provider=provider,
             headers=headers,
@@ -72,6 +76,8 @@ class AsyncLogEndpoints:
             prices=state.prices,
             custom_trace=provider == _CUSTOM_TRACE,
         )
+        # A large body takes milliseconds to parse and normalise: in a worker thread, off the loop.
+        record = await asyncio.to_thread(parse) if len(body) > OFF_LOOP_JSON_BYTES else parse()
         await state.pipeline.submit(record)
         await send(
             {

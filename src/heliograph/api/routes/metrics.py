@@ -1,19 +1,64 @@
-"""`GET /metrics`: counters in the Prometheus text format."""
+"""`GET /metrics`: counters in the Prometheus text format, for loopback scrapers or a token holder.
+
+The counters are summed over every organization, so they are not for any key holder: without
+HELIOGRAPH_METRICS_TOKEN only clients on the loopback interface are answered; with it, a scrape sends
+`Authorization: Bearer <token>` from anywhere.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+import hmac
+import ipaddress
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import SecretStr
+
+from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.errors import Forbidden, Unauthorized
 from heliograph.gateway.proxy import Gateway
 from heliograph.ingest.pipeline import IngestPipeline
+
+__all__ = ["is_loopback_client", "router"]
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Counters for Prometheus")
+def is_loopback_client(host: str | None) -> bool:
+    """Whether the peer address `host` is on the loopback interface (127.0.0.0/8, ::1)."""
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:  # not an address (a Unix socket, a test transport's name)
+        return False
+
+
+async def _scraper(request: Request) -> None:
+    token: SecretStr | None = request.app.state.metrics_token
+    if token is None:
+        if not is_loopback_client(request.client.host if request.client else None):
+            raise Forbidden(
+                "/metrics answers loopback clients only; set HELIOGRAPH_METRICS_TOKEN to scrape it"
+            )
+        return
+    expected = f"Bearer {token.get_secret_value()}".encode()
+    if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
+        raise Unauthorized("/metrics needs 'Authorization: Bearer <HELIOGRAPH_METRICS_TOKEN>'")
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Counters for Prometheus",
+    dependencies=[Depends(_scraper)],
+    openapi_extra={"security": [{"MetricsToken": []}, {}]},  # no token needed from loopback
+    responses={
+        401: ERROR_RESPONSES[401],
+        403: {**ERROR_RESPONSES[400], "description": "Not a loopback client, and no token is set"},
+    },
+)
 async def metrics(request: Request) -> PlainTextResponse:
-    """Ingestion and gateway counters; a scrape needs no key and shows no tenant data."""
+    """Ingestion and gateway counters of this process, summed over organizations: for loopback
+    clients, or with `Authorization: Bearer <HELIOGRAPH_METRICS_TOKEN>` when that is set."""
     pipeline: IngestPipeline = request.app.state.pipeline
     gateway: Gateway = request.app.state.gateway
     samples = (

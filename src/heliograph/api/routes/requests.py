@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     Envelope,
     FeedbackCreate,
@@ -23,7 +24,9 @@ from heliograph.domain.requests import RequestQuery, parse_sort
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/request", tags=["requests"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/request", tags=["requests"], responses=ERROR_RESPONSES, route_class=AuthenticatedRoute
+)
 
 
 def _request_id(raw: str) -> str:
@@ -80,6 +83,15 @@ async def get_request(
     if stored is None:
         raise NotFound("Request not found")
     return Envelope(data=RequestPublic.of(stored))
+
+
+@router.delete("/{request_id}", response_model=Envelope[None])
+async def delete_request(request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
+    """Delete a request with its properties and scores; its session's totals no longer count it, and a
+    session left with no request is deleted too (a Heliograph addition)."""
+    if not await store.delete_request(org_id=org_id, request_id=_request_id(request_id)):
+        raise NotFound("Request not found")
+    return Envelope()
 
 
 @router.put("/{request_id}/property", response_model=Envelope[None], status_code=201)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     NANO,
     AveragePublic,
@@ -40,7 +41,9 @@ from heliograph.domain.records import SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery, build_path_tree, check_timezone
 from heliograph.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/session", tags=["sessions"], responses=ERROR_RESPONSES, route_class=AuthenticatedRoute
+)
 
 SESSION_NAMES_LIMIT = 50
 
@@ -213,6 +216,16 @@ async def tag_session(
     """Set the session's tag (one per session; a new tag replaces the old)."""
     validate_session_id(session_id)
     if not await store.set_session_tag(org_id=org_id, session_id=session_id, tag=body.tag):
+        raise NotFound("Session not found")
+    return Envelope()
+
+
+@router.delete("/{session_id}", response_model=Envelope[None])
+async def delete_session(session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
+    """Delete a session with all its requests, their properties and scores, its feedback, users and
+    tag (a Heliograph addition)."""
+    validate_session_id(session_id)
+    if not await store.delete_session(org_id=org_id, session_id=session_id):
         raise NotFound("Session not found")
     return Envelope()
 

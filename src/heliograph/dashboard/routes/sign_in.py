@@ -9,7 +9,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from heliograph.api.deps import StoreDep
-from heliograph.dashboard.auth import CookieSigner, SameOrigin, clear_sign_in_cookie, set_sign_in_cookie
+from heliograph.dashboard.auth import (
+    CookieSigner,
+    SameOrigin,
+    clear_sign_in_cookie,
+    idle_ms,
+    read_sign_in,
+    set_sign_in_cookie,
+)
 from heliograph.dashboard.rendering import SIGN_IN_PATH, render, sign_in_url
 from heliograph.domain.keys import hash_api_key
 
@@ -65,14 +72,19 @@ async def sign_in(
         return _form(next_path=next_path, error="Enter an API key.", notice=None, status=400)
     if len(key) > MAX_KEY_CHARS or await store.org_for_key_hash(hash_api_key(key)) is None:
         return _form(next_path=next_path, error=WRONG_KEY, notice=None, status=401)
+    sign_in_id = await store.start_sign_in(key_hash=hash_api_key(key), idle_ms=idle_ms(request))
     signer: CookieSigner = request.app.state.dashboard_signer
     response = RedirectResponse(next_path, status_code=303)
-    set_sign_in_cookie(response, request, signer.sign_in_value(key))
+    set_sign_in_cookie(response, request, signer.sign_in_value(key, sign_in_id))
     return response
 
 
 @router.post("/dashboard/sign-out", dependencies=[SameOrigin])
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request, store: StoreDep) -> Response:
+    """End the sign-in on the server (a copy of the cookie signs nobody in after this), clear the cookie."""
+    sign_in = read_sign_in(request)
+    if sign_in is not None:
+        await store.end_sign_in(sign_in_id=sign_in.sign_in_id)
     response = RedirectResponse(sign_in_url(reason="signed-out"), status_code=303)
     clear_sign_in_cookie(response, request)
     return response

@@ -7,9 +7,19 @@ from typing import Any, Literal, assert_never
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["Dialect", "dialect_of", "greatest", "insert", "least"]
+__all__ = [
+    "INT64_MAX",
+    "Dialect",
+    "dialect_of",
+    "greatest",
+    "insert",
+    "least",
+    "overflow_safe_sum",
+    "saturating_add",
+]
 
 Dialect = Literal["sqlite", "postgresql"]
+INT64_MAX = 2**63 - 1
 
 
 def dialect_of(url: str) -> Dialect:
@@ -50,5 +60,29 @@ def greatest(dialect: Dialect, a: Any, b: Any) -> sa.ColumnElement[Any]:
             return sa.func.max(a, b)
         case "postgresql":
             return sa.func.greatest(a, b)
+        case _:
+            assert_never(dialect)
+
+
+def saturating_add(dialect: Dialect, a: Any, b: Any) -> sa.ColumnElement[Any]:
+    """a + b of 64-bit integers, held at INT64_MAX instead of failing (so a session rollup always adds up)."""
+    match dialect:
+        case "sqlite":  # an overflowing + gives a REAL, which min() brings back to the largest integer
+            return sa.func.min(a + b, INT64_MAX)
+        case "postgresql":  # + of two bigints raises on overflow; of numerics it cannot
+            return sa.cast(sa.func.least(sa.cast(a, sa.Numeric) + b, INT64_MAX), sa.BigInteger)
+        case _:
+            assert_never(dialect)
+
+
+def overflow_safe_sum(dialect: Dialect, value: Any) -> sa.ColumnElement[Any]:
+    """SUM of 64-bit integers that cannot overflow, 0 over no rows: SQLite's sum() raises past 64 bits,
+    its total() adds as floats (exact while the total stays below 2**53); PostgreSQL sums bigints as
+    numeric."""
+    match dialect:
+        case "sqlite":
+            return sa.func.total(value)
+        case "postgresql":
+            return sa.func.coalesce(sa.func.sum(value), 0)
         case _:
             assert_never(dialect)

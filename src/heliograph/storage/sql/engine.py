@@ -40,6 +40,10 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
 )
 SQLITE_READER_POOL_SIZE = 4
+# Statements each reader connection keeps prepared (Python's default is 128). A read with a large
+# filter prepares a statement of some 0.2 MB that no other read shares, so 128 of them per connection
+# held some 100 MB; the app's own reads are a couple of dozen statements.
+SQLITE_READER_STATEMENT_CACHE = 16
 # A SQLite connection plans with the statistics (sqlite_stat1) it loaded when it connected, so reader
 # connections are replaced this often to pick up the ones the app refreshes as the store grows.
 SQLITE_READER_RECYCLE_S = 3600.0
@@ -125,7 +129,11 @@ def create_engines(url: str) -> Engines:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = _sqlite_engine(url, pool_size=1, begin="BEGIN IMMEDIATE")
         reader = _sqlite_engine(
-            url, pool_size=SQLITE_READER_POOL_SIZE, begin="BEGIN", recycle_s=SQLITE_READER_RECYCLE_S
+            url,
+            pool_size=SQLITE_READER_POOL_SIZE,
+            begin="BEGIN",
+            recycle_s=SQLITE_READER_RECYCLE_S,
+            statement_cache=SQLITE_READER_STATEMENT_CACHE,
         )
         sync_writer = _sqlite_sync_engine(url, begin="BEGIN IMMEDIATE")
         lookup = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -155,8 +163,16 @@ def create_engines(url: str) -> Engines:
     return Engines(dialect, reader=engine, writer=engine)
 
 
-def _sqlite_engine(url: str, *, pool_size: int, begin: str, recycle_s: float = -1) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=0, pool_recycle=recycle_s)
+def _sqlite_engine(
+    url: str, *, pool_size: int, begin: str, recycle_s: float = -1, statement_cache: int = 128
+) -> AsyncEngine:
+    engine = create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_recycle=recycle_s,
+        connect_args={"cached_statements": statement_cache},
+    )
     _configure_sqlite(engine.sync_engine, begin=begin)
     return engine
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from heliograph.domain.metrics import OrderedValues, SortedValues
+from heliograph.storage.sql.dialect import Dialect, overflow_safe_sum
 
 __all__ = ["IN_MEMORY_LIMIT", "ColumnValues", "column_values"]
 
@@ -48,7 +49,7 @@ def column_values(
 
     def read_totals(index: int) -> tuple[int, int]:
         if not totals:
-            stmt = sa.select(sa.func.count(), *(sa.func.coalesce(sa.func.sum(v), 0) for v in values))
+            stmt = sa.select(sa.func.count(), *(overflow_safe_sum(_dialect(conn), v) for v in values))
             totals.extend(int(n) for n in conn.execute(stmt.select_from(table).where(*conditions)).one())
         return totals[0], totals[1 + index]
 
@@ -83,7 +84,7 @@ class ColumnValues(OrderedValues):
     def count_and_total(self) -> tuple[int, int]:
         if self._totals is not None:
             return self._totals()
-        stmt = self._select(sa.func.count(), sa.func.coalesce(sa.func.sum(self._value), 0))
+        stmt = self._select(sa.func.count(), overflow_safe_sum(_dialect(self._conn), self._value))
         count, total = self._conn.execute(stmt).one()
         return int(count), int(total)
 
@@ -115,3 +116,7 @@ class ColumnValues(OrderedValues):
             inside = sa.and_(self._value >= start, self._value <= end if closed else self._value < end)
             counts.append(int(self._conn.execute(self._select(sa.func.count(), where=inside)).scalar_one()))
         return counts
+
+
+def _dialect(conn: sa.Connection) -> Dialect:
+    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 __all__ = [
     "PROPERTY_VALUE_PREFIX_CHARS",
     "api_keys",
+    "dashboard_sign_ins",
     "metadata",
     "organizations",
     "properties",
@@ -53,6 +54,17 @@ api_keys = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
     sa.Column("revoked_at_ms", sa.BigInteger, nullable=True),
+)
+
+# A dashboard sign-in, named by the random id its signed cookie carries: signing out deletes it, and
+# it ends when unused for the idle timeout (rows idle that long are deleted at the next sign-in).
+dashboard_sign_ins = sa.Table(
+    "dashboard_sign_ins",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_at_ms", sa.BigInteger, nullable=False, index=True),
 )
 
 requests = sa.Table(

@@ -36,9 +36,11 @@ from heliograph.domain.store import (
 )
 from heliograph.errors import Unavailable
 from heliograph.storage.migrations.apply import upgrade_to_head
-from heliograph.storage.sql.dialect import insert
+from heliograph.storage.sql.deletes import delete_request, delete_session
+from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.metric_values import column_values
+from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
 from heliograph.storage.sql.reads import load_requests, load_sessions
 from heliograph.storage.sql.schema import (
     api_keys,
@@ -56,12 +58,14 @@ from heliograph.storage.sql.selects import (
     session_conditions,
     session_order,
 )
+from heliograph.storage.sql.sign_ins import end_sign_in, sign_in_key, start_sign_in, touch_due, touch_sign_in
 from heliograph.storage.sql.transfer import SqlTransfer
 from heliograph.storage.sql.writes import insert_batch, rate_session
 
 __all__ = ["SqlStore"]
 
 T = TypeVar("T")
+Condition = sa.ColumnElement[bool]
 # Errors that mean "the database cannot be reached, is locked or did not answer in time", as opposed
 # to a bad record: OperationalError and InterfaceError wrap lost connections, refused connections and
 # "database is locked"; sa.exc.TimeoutError is a pool checkout that waited too long; OSError and
@@ -115,15 +119,38 @@ class SqlStore(SqlTransfer):
                 return await conn.run_sync(work)
 
     @asynccontextmanager
-    async def _read(self, *, transaction: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A reader connection (one transaction when a read spans statements); faults become Unavailable."""
+    async def _read(
+        self, *, transaction: bool = False, cached: bool = True
+    ) -> AsyncIterator[AsyncConnection]:
+        """A reader connection (one transaction when a read spans statements); faults become Unavailable.
+
+        `cached=False` for statements that embed a user's filter (see prepared.UNCACHED).
+        """
         with _unavailable_on_fault():
-            if transaction:
-                async with self._engines.reader.begin() as conn:
+            async with self._engines.reader.connect() as conn:
+                if not cached:
+                    await conn.execution_options(**UNCACHED)
+                if transaction:
+                    async with conn.begin():
+                        yield conn
+                else:
                     yield conn
-            else:
-                async with self._engines.reader.connect() as conn:
-                    yield conn
+
+    async def _sessions_where(self, org_id: str, query: SessionQuery) -> list[Condition]:
+        """The conditions of a session query; with a filter, built and compiled off the event loop."""
+        if query.filter is None:
+            return session_conditions(org_id, query)
+        return await prepare_conditions(self._dialect, sessions, lambda: session_conditions(org_id, query))
+
+    async def _requests_where(
+        self, org_id: str, filter: FilterNode, is_scored: bool | None
+    ) -> list[Condition]:
+        """The conditions of a request query; with a filter, built and compiled off the event loop."""
+        if filter is None:
+            return request_conditions(org_id, filter, is_scored=is_scored)
+        return await prepare_conditions(
+            self._dialect, requests, lambda: request_conditions(org_id, filter, is_scored=is_scored)
+        )
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -225,6 +252,24 @@ class SqlStore(SqlTransfer):
         )
         return bool(result.rowcount)
 
+    async def start_sign_in(self, *, key_hash: str, idle_ms: int) -> str:
+        return await self._write(
+            lambda conn: start_sign_in(conn, key_hash=key_hash, now_ms=_now_ms(), idle_ms=idle_ms)
+        )
+
+    async def continue_sign_in(self, *, sign_in_id: str, idle_ms: int) -> str | None:
+        now_ms = _now_ms()
+        async with self._read() as conn:
+            row = (await conn.execute(sign_in_key(sign_in_id=sign_in_id))).first()
+        if row is None or row.last_seen_at_ms < now_ms - idle_ms:
+            return None
+        if touch_due(last_seen_ms=row.last_seen_at_ms, now_ms=now_ms, idle_ms=idle_ms):
+            await self._write(lambda conn: touch_sign_in(conn, sign_in_id=sign_in_id, now_ms=now_ms))
+        return str(row.key_hash)
+
+    async def end_sign_in(self, *, sign_in_id: str) -> None:
+        await self._write(lambda conn: end_sign_in(conn, sign_in_id=sign_in_id))
+
     async def org_for_key_hash(self, key_hash: str) -> str | None:
         if self._key_lookup is not None:
             # On SQLite this one-row index read takes microseconds on the event loop; any hop to a
@@ -249,23 +294,21 @@ class SqlStore(SqlTransfer):
         return found[0] if found else None
 
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
+        where = await self._requests_where(org_id, query.filter, query.is_scored)
         stmt = (
             sa.select(requests)
-            .where(*request_conditions(org_id, query.filter, is_scored=query.is_scored))
+            .where(*where)
             .order_by(*request_order(query.sort))
             .limit(query.limit)
             .offset(query.offset)
         )
-        async with self._read(transaction=True) as conn:
+        async with self._read(transaction=True, cached=query.filter is None) as conn:
             return await load_requests(conn, org_id, stmt)
 
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int:
-        stmt = (
-            sa.select(sa.func.count())
-            .select_from(requests)
-            .where(*request_conditions(org_id, filter, is_scored=is_scored))
-        )
-        async with self._read() as conn:
+        where = await self._requests_where(org_id, filter, is_scored)
+        stmt = sa.select(sa.func.count()).select_from(requests).where(*where)
+        async with self._read(cached=filter is None) as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
     async def set_request_property(self, *, org_id: str, request_id: str, key: str, value: str) -> bool:
@@ -306,7 +349,13 @@ class SqlStore(SqlTransfer):
 
         return await self._write(work)
 
+    async def delete_request(self, *, org_id: str, request_id: str) -> bool:
+        return await self._write(lambda conn: delete_request(conn, org_id=org_id, request_id=request_id))
+
     # -- sessions --------------------------------------------------------------------------------
+
+    async def delete_session(self, *, org_id: str, session_id: str) -> bool:
+        return await self._write(lambda conn: delete_session(conn, org_id=org_id, session_id=session_id))
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
         return await self._write(
@@ -342,25 +391,27 @@ class SqlStore(SqlTransfer):
             return await load_requests(conn, org_id, stmt)
 
     async def query_sessions(self, *, org_id: str, query: SessionQuery) -> list[SessionSummary]:
+        where = await self._sessions_where(org_id, query)
         stmt = (
             sa.select(sessions)
-            .where(*session_conditions(org_id, query))
+            .where(*where)
             .order_by(*session_order(query))
             .limit(query.limit)
             .offset(query.offset)
         )
-        async with self._read(transaction=True) as conn:
+        async with self._read(transaction=True, cached=query.filter is None) as conn:
             return await load_sessions(conn, org_id, stmt)
 
     async def count_sessions(self, *, org_id: str, query: SessionQuery) -> SessionTotals:
         s = sessions.c
+        where = await self._sessions_where(org_id, query)
         stmt = sa.select(
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(s.cost_nano_usd), 0),
-            sa.func.coalesce(sa.func.sum(s.latency_sum_ms), 0),
-            sa.func.coalesce(sa.func.sum(s.request_count), 0),
-        ).where(*session_conditions(org_id, query))
-        async with self._read() as conn:
+            overflow_safe_sum(self._dialect, s.cost_nano_usd),
+            overflow_safe_sum(self._dialect, s.latency_sum_ms),
+            overflow_safe_sum(self._dialect, s.request_count),
+        ).where(*where)
+        async with self._read(cached=query.filter is None) as conn:
             count, cost, latency, request_count = (await conn.execute(stmt)).one()
         return SessionTotals(int(count), int(cost), int(latency), int(request_count))
 
@@ -368,29 +419,30 @@ class SqlStore(SqlTransfer):
         self, *, org_id: str, query: SessionQuery, limit: int
     ) -> list[SessionNameSummary]:
         s = sessions.c
+        where = await self._sessions_where(org_id, query)
         last_used = sa.func.max(s.last_created_at_ms)
         stmt = (
             sa.select(
                 s.name,
                 sa.func.min(s.first_created_at_ms),
                 last_used,
-                sa.func.sum(s.latency_sum_ms),
-                sa.func.sum(s.request_count),
+                overflow_safe_sum(self._dialect, s.latency_sum_ms),
+                overflow_safe_sum(self._dialect, s.request_count),
                 sa.func.count(),
             )
-            .where(*session_conditions(org_id, query))
+            .where(*where)
             .group_by(s.name)
             .order_by(last_used.desc(), s.name)
             .limit(limit)
         )
-        async with self._read() as conn:
+        async with self._read(cached=query.filter is None) as conn:
             rows = (await conn.execute(stmt)).all()
         return [SessionNameSummary(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
     async def session_metrics(
         self, *, org_id: str, query: SessionQuery, fraction: float, interquartile: bool
     ) -> SessionMetrics:
-        conditions = session_conditions(org_id, query)
+        conditions = await self._sessions_where(org_id, query)
 
         def work(conn: sa.Connection) -> SessionMetrics:
             counts, durations, costs = column_values(
@@ -401,7 +453,7 @@ class SqlStore(SqlTransfer):
             )
             return session_metrics(counts, durations, costs, fraction=fraction, interquartile=interquartile)
 
-        async with self._read() as conn:
+        async with self._read(cached=query.filter is None) as conn:
             if self._dialect == "postgresql":  # one snapshot for the dozen statements
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
@@ -411,6 +463,7 @@ class SqlStore(SqlTransfer):
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
     ) -> list[FeedbackCounts]:
         s, r = sessions.c, requests.c
+        where = await self._sessions_where(org_id, query)
         if dimension in BUILTIN_DIMENSIONS:
             value = r.model if dimension == "model" else r.provider
             source = sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id))
@@ -429,7 +482,7 @@ class SqlStore(SqlTransfer):
         pairs = (
             sa.select(s.session_id, s.feedback, value.label("value"))
             .select_from(source)
-            .where(*session_conditions(org_id, query))
+            .where(*where)
             .distinct()
             .subquery()
         )
@@ -445,7 +498,7 @@ class SqlStore(SqlTransfer):
             .order_by(sessions_count.desc(), pairs.c.value)
             .limit(limit)
         )
-        async with self._read() as conn:
+        async with self._read(cached=query.filter is None) as conn:
             rows = (await conn.execute(stmt)).all()
         return [FeedbackCounts(str(v), int(n), int(up or 0), int(down or 0)) for v, n, up, down in rows]
 
@@ -453,6 +506,7 @@ class SqlStore(SqlTransfer):
         self, *, org_id: str, query: SessionQuery, bucket_ms: int
     ) -> list[SessionActivity]:
         s = sessions.c
+        where = await self._sessions_where(org_id, query)
         bucket = (s.first_created_at_ms // bucket_ms).label("bucket")
         stmt = (
             sa.select(
@@ -461,11 +515,11 @@ class SqlStore(SqlTransfer):
                 sa.func.sum(sa.case((s.feedback == 1, 1), else_=0)),
                 sa.func.sum(sa.case((s.feedback == 0, 1), else_=0)),
             )
-            .where(*session_conditions(org_id, query))
+            .where(*where)
             .group_by(bucket)
             .order_by(bucket)
         )
-        async with self._read() as conn:
+        async with self._read(cached=query.filter is None) as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             SessionActivity(int(b) * bucket_ms, int(n), int(up or 0), int(down or 0))

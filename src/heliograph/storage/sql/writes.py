@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
-from heliograph.storage.sql.dialect import Dialect, greatest, insert, least
+from heliograph.storage.sql.dialect import INT64_MAX, Dialect, greatest, insert, least, saturating_add
 from heliograph.storage.sql.schema import properties, requests, session_users, sessions
 
 __all__ = ["insert_batch", "rate_session"]
@@ -177,7 +177,10 @@ def _upsert_rollups(dialect: Dialect) -> Any:
             "last_created_at_ms": greatest(dialect, old.last_created_at_ms, new.last_created_at_ms),
             "name": sa.case((newer_name, new.name), else_=old.name),
             "name_at_ms": sa.case((newer_name, new.name_at_ms), else_=old.name_at_ms),
-            **{column: getattr(old, column) + getattr(new, column) for column in _SUMMED},
+            **{
+                column: saturating_add(dialect, getattr(old, column), getattr(new, column))
+                for column in _SUMMED
+            },
         },
     ).returning(sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback)
 
@@ -223,9 +226,9 @@ def _rollup_row(org_id: str, session_id: str, batch: list[RequestRecord]) -> dic
         "first_created_at_ms": first.created_at_ms,
         "last_created_at_ms": max(r.created_at_ms for r in batch),
         "request_count": len(batch),
-        "prompt_tokens": sum(r.prompt_tokens for r in batch),
-        "completion_tokens": sum(r.completion_tokens for r in batch),
-        "total_tokens": sum(r.total_tokens for r in batch),
-        "cost_nano_usd": sum(r.cost_nano_usd for r in batch),
-        "latency_sum_ms": sum(r.latency_ms for r in batch),
+        "prompt_tokens": min(sum(r.prompt_tokens for r in batch), INT64_MAX),
+        "completion_tokens": min(sum(r.completion_tokens for r in batch), INT64_MAX),
+        "total_tokens": min(sum(r.total_tokens for r in batch), INT64_MAX),
+        "cost_nano_usd": min(sum(r.cost_nano_usd for r in batch), INT64_MAX),
+        "latency_sum_ms": min(sum(r.latency_ms for r in batch), INT64_MAX),
     }
