@@ -5,6 +5,7 @@ checked after them: on ClickHouse no merge ever runs during these tests, so read
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from heliograph.domain.filters import parse_filter
@@ -302,5 +303,58 @@ def test_keys_are_found_by_hash_until_revoked(store_url: str) -> None:
         assert await store.org_for_key_hash("h" * 64) is None
         (revoked,) = await store.list_api_keys(org_name=org_name)
         assert revoked.revoked_at_ms is not None
+
+    with_store(store_url, scenario)
+
+
+def test_deleting_a_request_or_a_session_takes_everything_with_it(store_url: str) -> None:
+    async def scenario(store: Store) -> None:
+        trip = await _trip(store)
+        org = trip.org_id
+        # The late first request of s2 goes: its rating moves to the request that is first now.
+        assert await store.delete_request(org_id=org, request_id=trip.b_late.request_id)
+        assert not await store.delete_request(org_id=org, request_id=trip.b_late.request_id)
+        s2 = await store.get_session(org_id=org, session_id="s2")
+        assert s2 is not None
+        assert (s2.request_count, s2.cost_nano_usd, s2.first_request_id, s2.feedback, s2.user_ids) == (
+            1, 2_000, trip.b_first.request_id, True, [],
+        )  # fmt: skip
+        first = await store.get_request(org_id=org, request_id=trip.b_first.request_id)
+        assert first is not None and first.record.properties[FEEDBACK_KEY] == "1"
+        assert await store.get_request(org_id=org, request_id=trip.b_late.request_id) is None
+        assert await _sessions(store, org) == ["s2", "s1"]
+        # A whole session goes with its rating and tag; a foreign organization deletes nothing.
+        await store.set_session_tag(org_id=org, session_id="s1", tag="gone")
+        other = await new_org(store)
+        assert not await store.delete_session(org_id=other, session_id="s1")
+        assert await store.delete_session(org_id=org, session_id="s1")
+        assert not await store.delete_session(org_id=org, session_id="s1")
+        assert await store.get_session(org_id=org, session_id="s1") is None
+        assert await store.get_session_tag(org_id=org, session_id="s1") is None
+        assert await store.get_request(org_id=org, request_id=trip.first.request_id) is None
+        assert await _sessions(store, org) == ["s2"]
+        totals = await store.count_sessions(org_id=org, query=SessionQuery())
+        assert (totals.session_count, totals.cost_nano_usd, totals.request_count) == (1, 2_000, 1)
+        assert (
+            await store.count_requests(org_id=org, filter=None, is_scored=None) == 2
+        )  # s2's and the loose one
+        # The last request of a session takes the session with it.
+        assert await store.delete_request(org_id=org, request_id=trip.b_first.request_id)
+        assert await _sessions(store, org) == []
+
+    with_store(store_url, scenario)
+
+
+def test_a_sign_in_lasts_until_it_is_ended_or_left_idle(store_url: str) -> None:
+    async def scenario(store: Store) -> None:
+        hour = 3_600_000
+        sign_in = await store.start_sign_in(key_hash="k" * 64, idle_ms=hour)
+        assert await store.continue_sign_in(sign_in_id=sign_in, idle_ms=hour) == "k" * 64
+        await asyncio.sleep(0.01)  # let the clock pass the sign-in's last page view
+        assert await store.continue_sign_in(sign_in_id=sign_in, idle_ms=0) is None  # idle past a zero timeout
+        assert await store.continue_sign_in(sign_in_id="unknown", idle_ms=hour) is None
+        await store.end_sign_in(sign_in_id=sign_in)
+        assert await store.continue_sign_in(sign_in_id=sign_in, idle_ms=hour) is None
+        await store.end_sign_in(sign_in_id="unknown")  # nothing happens
 
     with_store(store_url, scenario)

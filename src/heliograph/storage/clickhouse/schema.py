@@ -166,7 +166,28 @@ ROLLUP_PENDING = Table(
     ("org_id", "session_id"),
     "cityHash64(org_id, session_id)",
 )
-TABLES = (ORGANIZATIONS, API_KEYS, REQUESTS, SESSION_FEEDBACK, SESSION_TAGS, SESSIONS, ROLLUP_PENDING)
+SIGN_INS = Table(
+    "dashboard_sign_ins",
+    (
+        ("id", "String"),
+        ("key_hash", "String"),
+        ("created_at_ms", "Int64"),
+        ("last_seen_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("id",),
+    "cityHash64(id)",
+)
+TABLES = (
+    ORGANIZATIONS,
+    API_KEYS,
+    REQUESTS,
+    SESSION_FEEDBACK,
+    SESSION_TAGS,
+    SESSIONS,
+    ROLLUP_PENDING,
+    SIGN_INS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +198,9 @@ class Migration:
 
 
 MIGRATIONS = (
-    Migration(1, "initial schema", TABLES[:-1]),
+    Migration(1, "initial schema", TABLES[:6]),
     Migration(2, "rollups pending recomputation", (ROLLUP_PENDING,)),
+    Migration(3, "dashboard sign-ins kept on the server", (SIGN_INS,)),
 )
 
 

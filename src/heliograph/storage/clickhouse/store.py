@@ -48,6 +48,7 @@ from heliograph.storage.clickhouse.schema import (
     apply_migrations,
 )
 from heliograph.storage.clickhouse.selects import SESSION_SORT, request_order, request_where, session_where
+from heliograph.storage.clickhouse.sign_ins import ClickHouseSignIns
 from heliograph.storage.clickhouse.tenants import ClickHouseTenants
 from heliograph.storage.clickhouse.transfer import ClickHouseTransfer
 
@@ -64,7 +65,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class ClickHouseStore(ClickHouseTenants, ClickHouseTransfer):
+class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:

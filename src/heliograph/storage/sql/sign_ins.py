@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 
+from heliograph.domain.sign_ins import new_sign_in_id
 from heliograph.storage.sql.schema import dashboard_sign_ins
 
-__all__ = ["end_sign_in", "sign_in_key", "start_sign_in", "touch_due", "touch_sign_in"]
-
-# How stale the last page view may be before a page writes the newer one: a write per page view would
-# put every page behind the ingest batches on SQLite's one writer. A sign-in so ends between 3/4 of
-# the idle timeout and the whole of it after its last page view.
-_TOUCH_FRACTION = 4
-_TOUCH_AT_MOST_MS = 60_000
+__all__ = ["end_sign_in", "sign_in_key", "start_sign_in", "touch_sign_in"]
 
 
 def start_sign_in(conn: sa.Connection, *, key_hash: str, now_ms: int, idle_ms: int) -> str:
     """A new sign-in for the key; sign-ins idle past the timeout are deleted on the way."""
     conn.execute(sa.delete(dashboard_sign_ins).where(dashboard_sign_ins.c.last_seen_at_ms < now_ms - idle_ms))
-    sign_in_id = secrets.token_hex(16)
+    sign_in_id = new_sign_in_id()
     conn.execute(
         sa.insert(dashboard_sign_ins).values(
             id=sign_in_id, key_hash=key_hash, created_at_ms=now_ms, last_seen_at_ms=now_ms
@@ -34,11 +27,6 @@ def sign_in_key(*, sign_in_id: str) -> sa.Select[tuple[str, int]]:
     return sa.select(dashboard_sign_ins.c.key_hash, dashboard_sign_ins.c.last_seen_at_ms).where(
         dashboard_sign_ins.c.id == sign_in_id
     )
-
-
-def touch_due(*, last_seen_ms: int, now_ms: int, idle_ms: int) -> bool:
-    """Whether a page view now should record itself."""
-    return now_ms - last_seen_ms > min(idle_ms // _TOUCH_FRACTION, _TOUCH_AT_MOST_MS)
 
 
 def touch_sign_in(conn: sa.Connection, *, sign_in_id: str, now_ms: int) -> None:

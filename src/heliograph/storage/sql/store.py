@@ -26,6 +26,7 @@ from heliograph.domain.metrics import SessionMetrics, session_metrics
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
+from heliograph.domain.sign_ins import touch_due
 from heliograph.domain.store import (
     ApiKeyInfo,
     SessionActivity,
@@ -58,7 +59,7 @@ from heliograph.storage.sql.selects import (
     session_conditions,
     session_order,
 )
-from heliograph.storage.sql.sign_ins import end_sign_in, sign_in_key, start_sign_in, touch_due, touch_sign_in
+from heliograph.storage.sql.sign_ins import end_sign_in, sign_in_key, start_sign_in, touch_sign_in
 from heliograph.storage.sql.transfer import SqlTransfer
 from heliograph.storage.sql.writes import insert_batch, rate_session
 
