@@ -87,6 +87,7 @@ CHDB_SERVER_SUITES = (
     "dashboard/test_pages.py",
     "reliability/test_process_faults.py",
     "security/test_schemathesis.py",
+    "security/test_filter_limits.py",
 )
 
 

@@ -20,7 +20,7 @@ TABLES = (requests, properties, scores, sessions, session_users, session_tags)
 
 def _rows(tenant: Tenant) -> dict[str, int]:
     """How many rows each table holds for the tenant's organization."""
-    org_id = tenant.org_id()
+    org_id = tenant.org_id
 
     async def count() -> dict[str, int]:
         store = SqlStore.from_url(tenant.server.database_url)

@@ -60,7 +60,7 @@ def _store_calls(tenant: Tenant, sessions: dict[str, int]) -> None:
         finally:
             await store.close()
 
-    asyncio.run(insert(tenant.org_id()))
+    asyncio.run(insert(tenant.org_id))
 
 
 @pytest.fixture

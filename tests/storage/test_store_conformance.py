@@ -14,9 +14,11 @@ from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
 from heliograph.domain.requests import RequestQuery, RequestSort
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
+from heliograph.ingest.calls import MAX_COST_NANO_USD
 from store_support import BASE_MS, new_org, record, summary_row, with_store
 
 DAY_MS = 86_400_000
+INT64_MAX = 2**63 - 1
 
 
 @dataclass
@@ -356,5 +358,24 @@ def test_a_sign_in_lasts_until_it_is_ended_or_left_idle(store_url: str) -> None:
         await store.end_sign_in(sign_in_id=sign_in)
         assert await store.continue_sign_in(sign_in_id=sign_in, idle_ms=hour) is None
         await store.end_sign_in(sign_in_id="unknown")  # nothing happens
+
+    with_store(store_url, scenario)
+
+
+def test_sums_past_64_bits_hold_at_the_largest_value_instead_of_failing(store_url: str) -> None:
+    async def scenario(store: Store) -> None:
+        org = await new_org(store)
+        calls = 9_230  # x 10**15 nano-USD, the most one call may carry, is past 2**63
+        await store.insert_requests(
+            [record(org, session="big", at_ms=BASE_MS + i, cost=MAX_COST_NANO_USD) for i in range(calls)]
+        )
+        big = await store.get_session(org_id=org, session_id="big")
+        assert big is not None and (big.request_count, big.cost_nano_usd) == (calls, INT64_MAX)
+        totals = await store.count_sessions(org_id=org, query=SessionQuery())
+        assert (totals.session_count, totals.cost_nano_usd, totals.request_count) == (1, INT64_MAX, calls)
+        metrics = await store.session_metrics(
+            org_id=org, query=SessionQuery(), fraction=0.5, interquartile=False
+        )
+        assert metrics.session_count == 1
 
     with_store(store_url, scenario)
