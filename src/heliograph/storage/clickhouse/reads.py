@@ -137,7 +137,11 @@ def drop_stale_rollups(keys: str) -> str:
 SELECT org_id, first_created_at_ms, session_id, newest, 1 FROM (
     SELECT org_id, first_created_at_ms, session_id, version,
         max(version) OVER (PARTITION BY org_id, session_id) AS newest
-    FROM {live("sessions")} WHERE (org_id, session_id) IN {keys}
+    FROM {live("sessions")}
+    -- Every rollup these sessions ever had starts at one of their requests: a range of the key.
+    WHERE first_created_at_ms >= (
+        SELECT min(created_at_ms) FROM requests WHERE (org_id, session_id) IN {keys}
+    ) AND (org_id, session_id) IN {keys}
 )
 WHERE version < newest OR (org_id, session_id) NOT IN (
     SELECT org_id, session_id FROM {live("requests")} WHERE (org_id, session_id) IN {keys}
