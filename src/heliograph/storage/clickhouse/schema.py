@@ -204,6 +204,11 @@ MIGRATIONS = (
 )
 
 
+# An INSERT returns once its part is on disk (fsynced, with its directory), as SQLite's
+# synchronous=FULL commits: acknowledged means it survives a power cut, not only a killed process.
+_DURABLE = "SETTINGS fsync_after_insert = 1, fsync_part_directory = 1"
+
+
 def migration_ddl(migration: Migration, *, cluster: str | None = None) -> list[str]:
     """The statements of one migration: plain tables, or with `cluster` replicated tables on every node
     of the cluster (`ON CLUSTER`) behind Distributed tables of the same names."""
@@ -220,13 +225,14 @@ def _table_ddl(table: Table, cluster: str | None) -> list[str]:
     if cluster is None:
         return [
             f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}\n)\n"
-            f"ENGINE = ReplacingMergeTree({engine_args})\nORDER BY ({order_by})"
+            f"ENGINE = ReplacingMergeTree({engine_args})\nORDER BY ({order_by})\n{_DURABLE}"
         ]
     local = f"{table.name}_local"
     replicated = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
     return [
         f"CREATE TABLE IF NOT EXISTS {local} ON CLUSTER {cluster} (\n    {body}\n)\n"
-        f"ENGINE = ReplicatedReplacingMergeTree({replicated}, {engine_args})\nORDER BY ({order_by})",
+        f"ENGINE = ReplicatedReplacingMergeTree({replicated}, {engine_args})\n"
+        f"ORDER BY ({order_by})\n{_DURABLE}",
         # Rows of one key land on one shard, so FINAL on each shard sees every version of them.
         f"CREATE TABLE IF NOT EXISTS {table.name} ON CLUSTER {cluster} AS {local}\n"
         f"ENGINE = Distributed({cluster}, currentDatabase(), {local}, {table.shard_by})",
