@@ -20,6 +20,7 @@ __all__ = [
     "rollup_computed_ms",
     "saturated_sum",
     "session_rollup",
+    "wide_sum",
 ]
 
 
@@ -59,6 +60,11 @@ ROLLUP_COLUMNS = (
 # What a session's requests carry, kept on its rollup for filters and the breakdown.
 _CARRIED = "property_pairs, models, providers"
 _INT64_MAX = 2**63 - 1
+
+
+def wide_sum(expression: str) -> str:
+    """A sum over sessions that cannot overflow: 128 bits wide (each session's sum holds at Int64)."""
+    return f"sum(toInt128({expression}))"
 
 
 def saturated_sum(expression: str) -> str:

@@ -36,8 +36,8 @@ from heliograph.storage.clickhouse.reads import (
     live_requests,
     recompute_sessions,
     rollup_computed_ms,
-    saturated_sum,
     session_rollup,
+    wide_sum,
 )
 from heliograph.storage.clickhouse.rows import REQUEST_COLUMNS, request_row, session_summary, stored_request
 from heliograph.storage.clickhouse.schema import (
@@ -341,8 +341,8 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         params = Params()
         where = session_where(params, org_id, query)
         rows = await self._db.rows(
-            f"SELECT count(), {saturated_sum('cost_nano_usd')}, {saturated_sum('latency_sum_ms')}, "
-            f"{saturated_sum('request_count')} "
+            f"SELECT count(), {wide_sum('cost_nano_usd')}, {wide_sum('latency_sum_ms')}, "
+            f"{wide_sum('request_count')} "
             f"FROM {session_rollup(params, org_id)} WHERE {where}",
             params.values,
         )
@@ -356,7 +356,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         where = session_where(params, org_id, query)
         rows = await self._db.rows(
             "SELECT name, min(first_created_at_ms), max(last_created_at_ms) AS last_used, "
-            f"{saturated_sum('latency_sum_ms')}, {saturated_sum('request_count')}, count() "
+            f"{wide_sum('latency_sum_ms')}, {wide_sum('request_count')}, count() "
             f"FROM {session_rollup(params, org_id)} WHERE {where} "
             f"GROUP BY name ORDER BY last_used DESC, name LIMIT {int(limit)}",
             params.values,

@@ -38,7 +38,7 @@ from heliograph.domain.store import (
 from heliograph.errors import Unavailable
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
-from heliograph.storage.sql.dialect import INT64_MAX, insert, overflow_safe_sum
+from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
@@ -414,8 +414,7 @@ class SqlStore(SqlTransfer):
         ).where(*where)
         async with self._read(cached=query.filter is None) as conn:
             count, cost, latency, request_count = (await conn.execute(stmt)).one()
-        # Held at the largest 64-bit value, as every backend's sums are (SQLite's total() is a float).
-        return SessionTotals(int(count), *(min(int(v), INT64_MAX) for v in (cost, latency, request_count)))
+        return SessionTotals(int(count), int(cost), int(latency), int(request_count))
 
     async def session_names(
         self, *, org_id: str, query: SessionQuery, limit: int
