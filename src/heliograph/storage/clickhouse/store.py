@@ -71,6 +71,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:
         self._db = connection
         self._cluster = cluster
+        self._known_keys = {}
 
     @classmethod
     def from_url(cls, url: str, *, cluster: str | None = None) -> ClickHouseStore:

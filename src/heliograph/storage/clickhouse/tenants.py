@@ -13,6 +13,10 @@ from heliograph.storage.clickhouse.schema import API_KEYS, ORGANIZATIONS
 __all__ = ["ClickHouseTenants"]
 
 
+KEY_CACHE_S = 1.0
+KEY_CACHE_SIZE = 10_000
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -21,6 +25,7 @@ class ClickHouseTenants:
     """The organizations-and-keys half of `ClickHouseStore` (a mixin: it uses the store's connection)."""
 
     _db: Connection
+    _known_keys: dict[str, tuple[str, float]]  # key hash -> (org id, monotonic expiry)
 
     async def ensure_org(self, *, name: str) -> str:
         def work(session: WriteSession) -> str:
@@ -67,14 +72,27 @@ class ClickHouseTenants:
             now = _now_ms()
             revoked = [(*row[:6], now, self._db.next_version(), 0) for row in found]
             session.insert(API_KEYS.name, API_KEYS.column_names(), revoked)
+            for row in found:
+                self._known_keys.pop(str(row[2]), None)
             return bool(revoked)
 
         return await self._db.write(work)
 
     async def org_for_key_hash(self, key_hash: str) -> str | None:
+        """The organization of an active key. A key found is remembered for KEY_CACHE_S: every logged
+        call checks its key, and a ClickHouse query per call would cost more than the call's insert.
+        A key revoked by this process is forgotten at once; by another server, within KEY_CACHE_S."""
+        known = self._known_keys.get(key_hash)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
         rows = await self._db.rows(
             f"SELECT org_id FROM {live('api_keys')} "
             "WHERE key_hash = {hash:String} AND revoked_at_ms IS NULL",
             {"hash": key_hash},
         )
-        return str(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        if len(self._known_keys) >= KEY_CACHE_SIZE:
+            self._known_keys.clear()
+        self._known_keys[key_hash] = (str(rows[0][0]), time.monotonic() + KEY_CACHE_S)
+        return str(rows[0][0])
