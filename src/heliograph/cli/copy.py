@@ -35,11 +35,11 @@ async def copy_stores(source: Store, target: Store, *, batch: int, progress: Pro
     differences = []
     for org in organizations:
         await _copy_requests(source, target, org, batch=batch, progress=progress)
-        for mark in await source.export_session_marks(org_id=org.id):
-            if mark.rating is not None:
-                await target.set_session_feedback(
-                    org_id=org.id, session_id=mark.session_id, rating=mark.rating
-                )
+        marks = await source.export_session_marks(org_id=org.id)
+        await target.rate_sessions(
+            org_id=org.id, ratings={m.session_id: m.rating for m in marks if m.rating is not None}
+        )
+        for mark in marks:
             if mark.tag is not None:
                 await target.set_session_tag(org_id=org.id, session_id=mark.session_id, tag=mark.tag)
         before, after = await source.copy_counts(org_id=org.id), await target.copy_counts(org_id=org.id)
