@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
 from heliograph.domain.store import SessionSummary, StoredRequest
 from heliograph.storage.clickhouse.schema import REQUESTS
+from heliograph.storage.columns import request_columns
 
 __all__ = ["REQUEST_COLUMNS", "request_row", "session_summary", "stored_request"]
 
@@ -15,30 +16,9 @@ REQUEST_COLUMNS = REQUESTS.column_names()
 
 def request_row(r: RequestRecord, *, version: int) -> list[Any]:
     values = {
-        "org_id": r.org_id,
+        **request_columns(r),
         "session_id": r.session_id or "",
-        "request_id": r.request_id,
-        "created_at_ms": r.created_at_ms,
-        "response_created_at_ms": r.response_created_at_ms,
-        "latency_ms": r.latency_ms,
-        "time_to_first_token_ms": r.time_to_first_token_ms,
-        "status": r.status,
-        "provider": r.provider,
-        "model": r.model,
-        "request_model": r.request_model,
-        "user_id": r.user_id,
-        "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens,
-        "total_tokens": r.total_tokens,
-        "cache_read_tokens": r.cache_read_tokens,
-        "cache_write_tokens": r.cache_write_tokens,
-        "cost_nano_usd": r.cost_nano_usd,
-        "cost_known": r.cost_known,
-        "target_url": r.target_url,
         "session_name": r.session_name,
-        "session_path": r.properties.get(SESSION_PATH_KEY),
-        "request_body": r.request_body,
-        "response_body": r.response_body,
         "properties": r.properties,
         "scores": {},
         "version": version,

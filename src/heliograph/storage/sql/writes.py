@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from heliograph.domain.records import FEEDBACK_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
+from heliograph.storage.columns import request_columns
 from heliograph.storage.sql.dialect import INT64_MAX, Dialect, greatest, insert, least, saturating_add
 from heliograph.storage.sql.schema import properties, requests, session_users, sessions
 
@@ -34,7 +35,7 @@ def insert_batch(conn: sa.Connection, dialect: Dialect, records: Sequence[Reques
     unique: dict[tuple[str, str], RequestRecord] = {}
     for record in records:
         unique.setdefault((record.org_id, record.request_id), record)
-    result = conn.execute(_insert_requests(dialect), [_request_row(r) for r in unique.values()])
+    result = conn.execute(_insert_requests(dialect), [request_columns(r) for r in unique.values()])
     inserted = {(row.org_id, row.request_id) for row in result}
     fresh = [record for key, record in unique.items() if key in inserted]
     if not fresh:
@@ -183,34 +184,6 @@ def _upsert_rollups(dialect: Dialect) -> Any:
             },
         },
     ).returning(sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback)
-
-
-def _request_row(r: RequestRecord) -> dict[str, Any]:
-    return {
-        "org_id": r.org_id,
-        "request_id": r.request_id,
-        "created_at_ms": r.created_at_ms,
-        "response_created_at_ms": r.response_created_at_ms,
-        "latency_ms": r.latency_ms,
-        "time_to_first_token_ms": r.time_to_first_token_ms,
-        "status": r.status,
-        "provider": r.provider,
-        "model": r.model,
-        "request_model": r.request_model,
-        "user_id": r.user_id,
-        "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens,
-        "total_tokens": r.total_tokens,
-        "cache_read_tokens": r.cache_read_tokens,
-        "cache_write_tokens": r.cache_write_tokens,
-        "cost_nano_usd": r.cost_nano_usd,
-        "cost_known": r.cost_known,
-        "target_url": r.target_url,
-        "session_id": r.session_id,
-        "session_path": r.properties.get(SESSION_PATH_KEY),
-        "request_body": r.request_body,
-        "response_body": r.response_body,
-    }
 
 
 def _rollup_row(org_id: str, session_id: str, batch: list[RequestRecord]) -> dict[str, Any]:
