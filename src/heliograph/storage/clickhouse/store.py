@@ -11,7 +11,7 @@ first request can never be counted twice or leave a stale sum.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
@@ -31,18 +31,15 @@ from heliograph.storage.clickhouse.client import Connection, WriteSession, parse
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
-    drop_stale_rollups,
     live,
     live_requests,
-    recompute_sessions,
-    rollup_computed_ms,
     session_rollup,
     wide_sum,
 )
+from heliograph.storage.clickhouse.rollups import change_sessions, repair_rollups
 from heliograph.storage.clickhouse.rows import REQUEST_COLUMNS, request_row, session_summary, stored_request
 from heliograph.storage.clickhouse.schema import (
     REQUESTS,
-    ROLLUP_PENDING,
     SESSION_FEEDBACK,
     SESSION_TAGS,
     apply_migrations,
@@ -58,7 +55,6 @@ _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
 # The key and version columns of a deletion row (the other columns keep their defaults).
 _DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
-REPAIR_BATCH = 10_000  # sessions recomputed per statement when repairing at start
 
 
 def _now_ms() -> int:
@@ -91,20 +87,6 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         await apply_migrations(self._db, cluster=self._cluster)
         await self._db.write(repair_rollups)
 
-    def _changing(self, session: WriteSession, keys: set[tuple[str, str]], write: Callable[[], None]) -> None:
-        """Run `write`, which changes the sessions `keys`, then recompute their rollups.
-
-        A pending mark is written first, so that a process killed between the write and the recompute
-        leaves a mark that `repair_rollups` finds at the next start."""
-        if not keys:
-            write()
-            return
-        now = _now_ms()
-        marks = [(org_id, session_id, now, self._db.next_version(), 0) for org_id, session_id in sorted(keys)]
-        session.insert(ROLLUP_PENDING.name, ROLLUP_PENDING.column_names(), marks)
-        write()
-        _recompute(session, keys)
-
     # -- ingestion -------------------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
@@ -126,7 +108,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             touched = {(r.org_id, str(r.session_id)) for r in fresh if r.session_id}
             version = self._db.next_version()  # above an earlier deletion of the same request id
             rows = [request_row(r, version=version) for r in fresh]
-            self._changing(session, touched, lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, rows))
+            change_sessions(session, touched, lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, rows))
 
         if unique:
             await self._db.write(work)
@@ -185,7 +167,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             change(row)
             row["version"] = self._db.next_version()
             changed = {(org_id, row["session_id"])} if row["session_id"] else set()  # its property pairs
-            self._changing(
+            change_sessions(
                 session,
                 changed,
                 lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, [[row[c] for c in REQUEST_COLUMNS]]),
@@ -207,7 +189,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             (session_id,) = found[0]
             row = (org_id, session_id, request_id, self._db.next_version(), 1)
             changed = {(org_id, str(session_id))} if session_id else set()
-            self._changing(session, changed, lambda: session.insert(REQUESTS.name, _DELETION, [row]))
+            change_sessions(session, changed, lambda: session.insert(REQUESTS.name, _DELETION, [row]))
             return True
 
         return await self._db.write(work)
@@ -253,7 +235,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                     self._db.next_version(),
                     int(rating is None),
                 )
-                self._changing(
+                change_sessions(
                     session,
                     {(org_id, session_id)},
                     lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), [row]),
@@ -272,7 +254,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             )
             version, now = self._db.next_version(), _now_ms()
             rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
-            self._changing(
+            change_sessions(
                 session,
                 {(org_id, str(s)) for (s,) in known},
                 lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), rows),
@@ -299,7 +281,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                 for table in (SESSION_FEEDBACK, SESSION_TAGS):
                     session.insert(table.name, _SESSION_DELETION, [(org_id, session_id, version, 1)])
 
-            self._changing(session, {(org_id, session_id)}, delete)
+            change_sessions(session, {(org_id, session_id)}, delete)
             return True
 
         return await self._db.write(work)
@@ -428,28 +410,6 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             return True
 
         return await self._db.write(work)
-
-
-def _recompute(session: WriteSession, keys: set[tuple[str, str]]) -> None:
-    """Write a new rollup version of each (org id, session id) in `keys`, from its stored requests, and
-    delete the rollups that it leaves out of date."""
-    if keys:
-        params = Params()
-        sessions = params.add(sorted(keys), "Array(Tuple(String, String))")
-        session.command(recompute_sessions(sessions, params.add(_now_ms(), "Int64")), params.values)
-        session.command(drop_stale_rollups(sessions), params.values)
-
-
-def repair_rollups(session: WriteSession) -> None:
-    """Recompute the rollup of every session marked pending after its newest rollup was computed."""
-    stale = session.rows(
-        f"SELECT p.org_id, p.session_id FROM {live('rollup_pending', 'p')} "
-        f"LEFT JOIN (SELECT org_id, session_id, max(version) AS version FROM {live('sessions')} "
-        "GROUP BY org_id, session_id) AS s ON s.org_id = p.org_id AND s.session_id = p.session_id "
-        f"WHERE {rollup_computed_ms('s.version')} < p.marked_ms"
-    )
-    for start in range(0, len(stale), REPAIR_BATCH):
-        _recompute(session, {(str(o), str(s)) for o, s in stale[start : start + REPAIR_BATCH]})
 
 
 def _first_request(session: WriteSession, org_id: str, session_id: str) -> str | None:
