@@ -23,7 +23,7 @@ from clickhouse_connect.driver.exceptions import OperationalError, ProgrammingEr
 
 from heliograph.errors import Unavailable
 
-__all__ = ["ClickHouseTarget", "Connection", "parse_url"]
+__all__ = ["ClickHouseTarget", "Connection", "now_ms", "parse_url"]
 
 T = TypeVar("T")
 DEFAULT_DATABASE = "heliograph"
@@ -31,6 +31,11 @@ READ_THREADS = 4
 # A server acknowledges an async insert only once it is written (wait_for_async_insert), so many
 # stateless servers can share ClickHouse's insert buffering and acknowledged still means stored.
 SERVER_INSERT_SETTINGS = {"async_insert": 1, "wait_for_async_insert": 1}
+
+
+def now_ms() -> int:
+    """The wall clock in epoch milliseconds, as every ClickHouse row stores times."""
+    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

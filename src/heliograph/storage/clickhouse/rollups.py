@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from heliograph.storage.clickhouse.client import WriteSession
+from heliograph.storage.clickhouse.client import WriteSession, now_ms
 from heliograph.storage.clickhouse.reads import (
     Params,
     drop_stale_rollups,
@@ -30,8 +30,8 @@ SessionKeys = set[tuple[str, str]]  # (org id, session id)
 def change_sessions(session: WriteSession, keys: SessionKeys, write: Callable[[], None]) -> None:
     """Mark the sessions `keys` pending, run `write` (which changes them), then recompute them."""
     if keys:
-        now_ms, version = time.time_ns() // 1_000_000, time.time_ns()
-        marks = [(org_id, session_id, now_ms, version, 0) for org_id, session_id in sorted(keys)]
+        marked_ms, version = now_ms(), time.time_ns()
+        marks = [(org_id, session_id, marked_ms, version, 0) for org_id, session_id in sorted(keys)]
         session.insert(ROLLUP_PENDING.name, ROLLUP_PENDING.column_names(), marks)
     write()
     recompute(session, keys)
@@ -43,8 +43,8 @@ def recompute(session: WriteSession, keys: SessionKeys) -> None:
     if keys:
         params = Params()
         sessions = params.add(sorted(keys), "Array(Tuple(String, String))")
-        now_ms = params.add(time.time_ns() // 1_000_000, "Int64")
-        session.command(recompute_sessions(sessions, now_ms), params.values)
+        computed_ms = params.add(now_ms(), "Int64")
+        session.command(recompute_sessions(sessions, computed_ms), params.values)
         session.command(drop_stale_rollups(sessions), params.values)
 
 

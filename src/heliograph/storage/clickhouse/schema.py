@@ -14,10 +14,9 @@ session instead of grouping every request.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from heliograph.storage.clickhouse.client import Connection, WriteSession
+from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms
 
 __all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "apply_migrations", "migration_ddl"]
 
@@ -253,7 +252,7 @@ async def apply_migrations(db: Connection, *, cluster: str | None = None) -> Non
             continue
         for statement in migration_ddl(migration, cluster=cluster):
             await db.command(statement)
-        row = (migration.version, migration.description, time.time_ns() // 1_000_000)
+        row = (migration.version, migration.description, now_ms())
 
         def record(session: WriteSession, row: tuple[int, str, int] = row) -> None:
             session.insert(MIGRATIONS_TABLE, ("version", "description", "applied_at_ms"), [row])

@@ -3,18 +3,12 @@ newer version, signing out a deletion row."""
 
 from __future__ import annotations
 
-import time
-
 from heliograph.domain.sign_ins import new_sign_in_id, touch_due
-from heliograph.storage.clickhouse.client import Connection
+from heliograph.storage.clickhouse.client import Connection, now_ms
 from heliograph.storage.clickhouse.reads import live
 from heliograph.storage.clickhouse.schema import SIGN_INS
 
 __all__ = ["ClickHouseSignIns"]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class ClickHouseSignIns:
@@ -24,13 +18,13 @@ class ClickHouseSignIns:
     _db: Connection
 
     async def start_sign_in(self, *, key_hash: str, idle_ms: int) -> str:
-        sign_in_id, now = new_sign_in_id(), _now_ms()
+        sign_in_id, now = new_sign_in_id(), now_ms()
         row = (sign_in_id, key_hash, now, now, self._db.next_version(), 0)
         await self._db.write(lambda s: s.insert(SIGN_INS.name, SIGN_INS.column_names(), [row]))
         return sign_in_id
 
     async def continue_sign_in(self, *, sign_in_id: str, idle_ms: int) -> str | None:
-        now = _now_ms()
+        now = now_ms()
         rows = await self._db.rows(
             f"SELECT key_hash, created_at_ms, last_seen_at_ms FROM {live('dashboard_sign_ins')} "
             "WHERE id = {id:String}",

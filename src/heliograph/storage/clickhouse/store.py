@@ -10,7 +10,6 @@ first request can never be counted twice or leave a stale sum.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,7 +26,7 @@ from heliograph.domain.store import (
     SessionTotals,
     StoredRequest,
 )
-from heliograph.storage.clickhouse.client import Connection, WriteSession, parse_url
+from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms, parse_url
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -55,10 +54,6 @@ _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
 # The key and version columns of a deletion row (the other columns keep their defaults).
 _DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
@@ -231,7 +226,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                     org_id,
                     session_id,
                     int(bool(rating)),
-                    _now_ms(),
+                    now_ms(),
                     self._db.next_version(),
                     int(rating is None),
                 )
@@ -252,7 +247,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                 f"WHERE session_id IN {params.add(sorted(ratings), 'Array(String)')}",
                 params.values,
             )
-            version, now = self._db.next_version(), _now_ms()
+            version, now = self._db.next_version(), now_ms()
             rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
             change_sessions(
                 session,
@@ -405,7 +400,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         def work(session: WriteSession) -> bool:
             if _first_request(session, org_id, session_id) is None:
                 return False
-            row = (org_id, session_id, tag, _now_ms(), self._db.next_version(), 0)
+            row = (org_id, session_id, tag, now_ms(), self._db.next_version(), 0)
             session.insert(SESSION_TAGS.name, SESSION_TAGS.column_names(), [row])
             return True
 

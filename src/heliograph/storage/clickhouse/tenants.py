@@ -6,7 +6,7 @@ import time
 import uuid
 
 from heliograph.domain.store import ApiKeyInfo
-from heliograph.storage.clickhouse.client import Connection, WriteSession
+from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms
 from heliograph.storage.clickhouse.reads import Params, live
 from heliograph.storage.clickhouse.schema import API_KEYS, ORGANIZATIONS
 
@@ -15,10 +15,6 @@ __all__ = ["ClickHouseTenants"]
 
 KEY_CACHE_S = 1.0
 KEY_CACHE_SIZE = 10_000
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class ClickHouseTenants:
@@ -37,16 +33,14 @@ class ClickHouseTenants:
             if found:
                 return str(found[0][0])
             org_id = str(uuid.uuid4())
-            session.insert(
-                ORGANIZATIONS.name, ORGANIZATIONS.column_names(), [(org_id, name, _now_ms(), 0, 0)]
-            )
+            session.insert(ORGANIZATIONS.name, ORGANIZATIONS.column_names(), [(org_id, name, now_ms(), 0, 0)])
             return org_id
 
         return await self._db.write(work)
 
     async def add_api_key(self, *, org_id: str, key_hash: str, prefix: str, name: str) -> ApiKeyInfo:
         key_id = str(uuid.uuid4())
-        row = (key_id, org_id, key_hash, prefix, name, _now_ms(), None, self._db.next_version(), 0)
+        row = (key_id, org_id, key_hash, prefix, name, now_ms(), None, self._db.next_version(), 0)
         await self._db.write(lambda s: s.insert(API_KEYS.name, API_KEYS.column_names(), [row]))
         (info,) = [k for k in await self.list_api_keys() if k.id == key_id]
         return info
@@ -69,7 +63,7 @@ class ClickHouseTenants:
                 "WHERE (id = {key:String} OR prefix = {key:String}) AND revoked_at_ms IS NULL",
                 {"key": key_id},
             )
-            now = _now_ms()
+            now = now_ms()
             revoked = [(*row[:6], now, self._db.next_version(), 0) for row in found]
             session.insert(API_KEYS.name, API_KEYS.column_names(), revoked)
             for row in found:
