@@ -97,6 +97,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         version=__version__,
         summary="Self-hostable LLM observability, wire-compatible with Helicone's logging and sessions API.",
         lifespan=lifespan,
+        docs_url=None,  # the dashboard serves /docs from vendored Swagger UI (dashboard/routes/api_docs.py)
+        redoc_url=None,  # ReDoc would load from a CDN, blank without internet
     )
     # Added last is outermost: the size limit guards the async-log and gateway endpoints, which answer
     # ahead of the router (see api.routes.ingest, api.routes.otlp and api.routes.gateway); the async log owns

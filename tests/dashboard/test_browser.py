@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Response, sync_playwright
+from playwright.sync_api import Browser, Page, Response, Route, sync_playwright
 
 from heliograph.cli.demo import load_demo_into
 from heliograph.cli.keys import create_key
@@ -280,4 +280,25 @@ def test_another_organizations_session_is_a_not_found_page(tab: Tab, site: Site)
     assert tab.page.get_by_role("heading", level=1).inner_text() == "Not found"
     assert "Rival" not in tab.page.content()
     tab.capture("not-found")
+    assert tab.unexpected_errors() == []
+
+
+def test_the_api_docs_render_with_nothing_fetched_from_elsewhere(tab: Tab, site: Site) -> None:
+    """Swagger UI draws every endpoint while any request off this server is refused (as offline)."""
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(site.server.base_url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    tab.page.route("**/*", only_this_server)
+    tab.goto("/docs")
+    tab.page.locator(".swagger-ui .info .title").wait_for()
+    assert "Heliograph" in tab.page.locator(".swagger-ui .info .title").inner_text()
+    assert tab.page.locator(".opblock").count() > 10
+    assert elsewhere == []
+    tab.capture("api-docs")
     assert tab.unexpected_errors() == []

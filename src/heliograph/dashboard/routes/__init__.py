@@ -1,14 +1,24 @@
-"""The dashboard's pages, one module per page; `router` holds them all (kept out of the OpenAPI document)."""
+"""The dashboard's pages, one module per page, and the API's `/docs`; `router` holds them all (kept out of
+the OpenAPI document)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from heliograph.dashboard.routes import compare, entry, metrics, patterns, session, sessions, sign_in
+from heliograph.dashboard.routes import (
+    api_docs,
+    compare,
+    entry,
+    metrics,
+    patterns,
+    session,
+    sessions,
+    sign_in,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-for _page in (sign_in, sessions, session, metrics, compare, patterns):
+for _page in (sign_in, sessions, session, metrics, compare, patterns, api_docs):
     router.include_router(_page.router)
 router.include_router(entry.router)  # last: its catch-all answers the dashboard's unknown paths
