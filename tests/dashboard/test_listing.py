@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from heliograph.dashboard.listing import PAGE_SIZE, SessionFilters, SessionListView, feedback_tree
@@ -52,10 +54,21 @@ def test_the_page_becomes_an_offset_and_asks_for_one_row_more() -> None:
     assert (query.sort_key, query.sort_descending) == ("duration", False)
 
 
-def test_a_time_range_ends_now() -> None:
-    query = SessionFilters(time_range="24h").session_query(now=NOW)
-    assert (query.start_ms, query.end_ms) == (NOW - 24 * 3600 * 1000, None)
-    assert SessionFilters().session_query(now=NOW).start_ms is None
+@pytest.mark.parametrize(
+    ("time_range", "start"),
+    [
+        pytest.param("1h", "2026-01-07T13:36:00", id="the-current-minute-and-59-before"),
+        pytest.param("24h", "2026-01-06T15:00:00", id="the-current-hour-and-23-before"),
+        pytest.param("7d", "2026-01-01T00:00:00", id="today-and-6-days-before"),
+        pytest.param("30d", "2025-12-09T00:00:00", id="today-and-29-days-before"),
+    ],
+)
+def test_a_time_range_is_whole_utc_steps_ending_now(time_range: str, start: str) -> None:
+    now = int(datetime.fromisoformat("2026-01-07T14:35:59.500+00:00").timestamp() * 1000)
+    query = SessionFilters(time_range=time_range).session_query(now=now)
+    assert query.start_ms == int(datetime.fromisoformat(start + "+00:00").timestamp() * 1000)
+    assert query.end_ms is None
+    assert SessionFilters().session_query(now=now).start_ms is None
 
 
 def test_sort_links_flip_the_current_order_and_start_others_largest_first() -> None:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 
+from heliograph.dashboard.formatting import duration
 from heliograph.dashboard.rendering import render_html
 from heliograph.dashboard.routes.session import PAGE_LIMITS
-from heliograph.dashboard.session_view import MAX_REQUEST_CARDS, MIN_BAR_PERCENT, session_view
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.dashboard.session_view import (
+    MAX_REQUEST_CARDS,
+    MIN_BAR_PERCENT,
+    TICK_INTERVALS,
+    SessionView,
+    session_view,
+)
+from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
 from heliograph.domain.store import SessionSummary, StoredRequest
 
 START = 1_767_225_600_000
 
 
-def _request(number: int, start_offset: int, latency: int, path: str = "/step") -> StoredRequest:
+def _request(
+    number: int, start_offset: int, latency: int, path: str = "/step", **properties: str
+) -> StoredRequest:
     record = RequestRecord(
         org_id="org",
         request_id=f"r-{number:05d}",
@@ -37,7 +47,7 @@ def _request(number: int, start_offset: int, latency: int, path: str = "/step") 
         target_url="https://api.openai.com/v1/chat/completions",
         request_body='{"messages": []}',
         response_body="not json <b>",
-        properties={SESSION_ID_KEY: "s", SESSION_PATH_KEY: path},
+        properties={SESSION_ID_KEY: "s", SESSION_NAME_KEY: "Long", SESSION_PATH_KEY: path, **properties},
     )
     return StoredRequest(record=record, scores={})
 
@@ -60,12 +70,67 @@ def _summary(stored: list[StoredRequest]) -> SessionSummary:
     )
 
 
+def _page(view: SessionView) -> str:
+    context = {"viewer": None, "section": "sessions", "feedback_url": "/f", "limits": PAGE_LIMITS}
+    return render_html("session.html", {**context, "session": view})
+
+
 def test_bars_sit_at_their_start_offset_and_span_their_latency() -> None:
     stored = [_request(1, 0, 1000), _request(2, 1000, 2000), _request(3, 3500, 500)]
     view = session_view(_summary(stored), stored)
-    assert view.span_ms == 4000
+    assert view.duration_ms == 4000
     assert [(r.left_percent, r.width_percent) for r in view.requests] == [(0, 25), (25, 50), (87.5, 12.5)]
     assert [t.offset_ms for t in view.ticks] == [0, 1000, 2000, 3000, 4000]
+
+
+def test_the_duration_runs_from_the_first_start_to_the_last_end_on_the_page_and_the_timeline() -> None:
+    """22 ms between the starts, but the last call takes 43 ms more: the session lasts 65 ms."""
+    stored = [_request(1, 0, 10), _request(2, 22, 43)]
+    view = session_view(_summary(stored), stored)
+    assert view.duration_ms == 65
+    html = _page(view)
+    assert (
+        "<dt>Duration</dt><dd>65 ms <span class=\"muted\">(first request's start to last request's end)"
+        in html
+    )
+    assert "the session's duration, 65 ms." in html
+    assert view.requests[-1].left_percent + view.requests[-1].width_percent == pytest.approx(100)
+
+
+@pytest.mark.parametrize(
+    ("span_ms", "labels"),
+    [
+        pytest.param(65, ["0 ms", "20 ms", "40 ms", "60 ms"], id="milliseconds"),
+        pytest.param(4000, ["0 ms", "1 s", "2 s", "3 s", "4 s"], id="seconds"),
+        pytest.param(95 * 60_000, ["0 ms", "30 min", "1 h", "1 h 30 min"], id="minutes-into-hours"),
+        pytest.param(50 * 3_600_000, ["0 ms", "1 d", "2 d"], id="hours-roll-up-into-days"),
+        pytest.param(9 * 86_400_000 + 5, ["0 ms", "5 d"], id="days"),
+        pytest.param(3 * 365 * 86_400_000, ["0 ms", "365 d", "730 d", "1,095 d"], id="years"),
+    ],
+)
+def test_the_axis_is_marked_at_a_few_round_steps(span_ms: int, labels: list[str]) -> None:
+    stored = [_request(1, 0, span_ms)]
+    view = session_view(_summary(stored), stored)
+    assert [duration(t.offset_ms) for t in view.ticks] == labels
+    assert len(view.ticks) <= TICK_INTERVALS + 1
+    percents = [t.percent for t in view.ticks]
+    assert percents[0] == 0 and percents[-1] <= 100
+    assert min(b - a for a, b in itertools.pairwise(percents)) >= 100 / (TICK_INTERVALS + 1)
+
+
+def test_properties_every_request_shares_show_once_and_header_keys_never() -> None:
+    stored = [
+        _request(1, 0, 10, path="/a", team="search", attempt="1"),
+        _request(2, 20, 10, path="/b", team="search", attempt="2"),
+    ]
+    view = session_view(_summary(stored), stored)
+    assert view.shared_properties == {"team": "search"}
+    assert [r.own_properties for r in view.requests] == [{"attempt": "1"}, {"attempt": "2"}]
+    html = _page(view)
+    assert html.count("<code>team</code>") == 1
+    assert html.count("<code>attempt</code>") == 2
+    for key in (SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY):
+        assert key not in html
 
 
 def test_a_very_short_call_keeps_a_visible_bar_inside_the_track() -> None:
@@ -79,10 +144,7 @@ def test_a_very_short_call_keeps_a_visible_bar_inside_the_track() -> None:
 def test_a_long_session_shows_the_first_requests_in_full_and_says_so() -> None:
     stored = [_request(i, i * 100, 50, path="/loop") for i in range(1, MAX_REQUEST_CARDS + 6)]
     view = session_view(_summary(stored), stored)
-    html = render_html(
-        "session.html",
-        {"viewer": None, "section": "sessions", "session": view, "feedback_url": "/f", "limits": PAGE_LIMITS},
-    )
+    html = _page(view)
     assert html.count('<article class="request-card"') == MAX_REQUEST_CARDS
     assert f"The first {MAX_REQUEST_CARDS} of {MAX_REQUEST_CARDS + 5} requests are shown in full" in html
     assert '<a href="#request-50">Request 50</a>' in html

@@ -10,19 +10,14 @@ from heliograph.api.schemas import NANO, session_time
 
 __all__ = ["FILTERS", "body_text", "count", "duration", "percent", "quote_id", "usd", "when"]
 
+USD_DECIMALS = 6  # a millionth of a dollar: the cost of a few tokens of a small model
 BODY_DISPLAY_CHARS = 20_000  # longer bodies are cut on the page; the API serves them whole
 
 
 def usd(nano_usd: int | float) -> str:
-    """Nano-USD as dollars, with enough decimals to tell small costs apart: $12.34, $0.0123, $0.000026."""
-    dollars = nano_usd / NANO
-    if dollars == 0:
-        return "$0"
-    if abs(dollars) >= 1:
-        return f"${dollars:,.2f}"
-    if abs(dollars) >= 0.01:
-        return f"${dollars:.4f}"
-    return f"${dollars:.6f}"
+    """Nano-USD as dollars, always with USD_DECIMALS decimals, so a column of costs lines up on its
+    decimal point and a small call's cost still shows: $12.340000, $0.012300, $0.000026."""
+    return f"${nano_usd / NANO:,.{USD_DECIMALS}f}"
 
 
 def usd_value(dollars: float) -> str:
@@ -31,17 +26,25 @@ def usd_value(dollars: float) -> str:
 
 
 def duration(ms: int | float) -> str:
-    """850 ms, 12.3 s, 4 min 5 s, 2 h 3 min."""
+    """850 ms, 12.3 s, 4 min 5 s, 2 h 3 min, 3 d 4 h: the two largest units, hours rolled up into days."""
     if ms < 1000:
         return f"{ms:.0f} ms"
     seconds = ms / 1000
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return f"{seconds:.1f} s".replace(".0 s", " s")
     minutes, rest = divmod(int(seconds), 60)
     if minutes < 60:
-        return f"{minutes} min {rest} s"
+        return _two_units(minutes, "min", rest, "s")
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    if hours < 24:
+        return _two_units(hours, "h", minutes, "min")
+    days, hours = divmod(hours, 24)
+    return _two_units(days, "d", hours, "h")
+
+
+def _two_units(big: int, big_unit: str, small: int, small_unit: str) -> str:
+    """`2 h 3 min`, or `2 h` when the smaller unit is zero (round axis marks stay short)."""
+    return f"{big:,} {big_unit} {small} {small_unit}" if small else f"{big:,} {big_unit}"
 
 
 def when(ms: int) -> str:

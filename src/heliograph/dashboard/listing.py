@@ -20,13 +20,16 @@ from heliograph.domain.sessions import SESSION_SORT_KEYS, SessionQuery
 __all__ = [
     "DAY_MS",
     "FEEDBACK_CHOICES",
+    "HOUR_MS",
     "MAX_KEY_CHARS",
+    "MINUTE_MS",
     "PAGE_SIZE",
     "RANGES",
     "RANGE_CHOICES",
     "SORT_LABELS",
     "SessionFilters",
     "SessionListView",
+    "TimeRange",
     "feedback_tree",
     "now_ms",
 ]
@@ -35,18 +38,35 @@ PAGE_SIZE = 50
 MAX_PAGE = 10_000_000 // PAGE_SIZE  # the API's largest offset
 MAX_SEARCH_CHARS = 1000
 MAX_KEY_CHARS = 256
-DAY_MS = 24 * 3600 * 1000
+MINUTE_MS = 60 * 1000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
 
-# Time ranges end now; "all" sets no window (the fastest query).
-RANGES: dict[str, tuple[str, int | None]] = {
-    "all": ("All time", None),
-    "1h": ("Last hour", 3600 * 1000),
-    "24h": ("Last 24 hours", DAY_MS),
-    "7d": ("Last 7 days", 7 * DAY_MS),
-    "30d": ("Last 30 days", 30 * DAY_MS),
-    "90d": ("Last 90 days", 90 * DAY_MS),
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """`count` whole UTC steps of `step_ms` ending with the current one: "Last 7 days" is today and the
+    6 days before, so a chart of it per day has exactly 7 bars. None for all time (the fastest query)."""
+
+    label: str
+    count: int | None = None
+    step_ms: int = DAY_MS
+
+    def start_ms(self, *, now: int) -> int | None:
+        if self.count is None:
+            return None
+        return now - now % self.step_ms - (self.count - 1) * self.step_ms
+
+
+RANGES: dict[str, TimeRange] = {
+    "all": TimeRange("All time"),
+    "1h": TimeRange("Last hour", 60, MINUTE_MS),
+    "24h": TimeRange("Last 24 hours", 24, HOUR_MS),
+    "7d": TimeRange("Last 7 days", 7),
+    "30d": TimeRange("Last 30 days", 30),
+    "90d": TimeRange("Last 90 days", 90),
 }
-RANGE_CHOICES = {key: label for key, (label, _span) in RANGES.items()}
+RANGE_CHOICES = {key: time_range.label for key, time_range in RANGES.items()}
 FEEDBACK_CHOICES = {"": "Any", "positive": "Thumbs up", "negative": "Thumbs down", "none": "Not rated"}
 SORT_LABELS = {
     "created_at": "Started",
@@ -90,7 +110,8 @@ def _choice(params: Mapping[str, str], name: str, choices: Mapping[str, object],
 
 @dataclass(frozen=True, slots=True)
 class SessionFilters:
-    """Which sessions: search text, a time range ending now, a feedback choice and one property."""
+    """Which sessions: search text, a time range ending now (see TimeRange), a feedback choice and one
+    property."""
 
     search: str = ""
     time_range: str = "all"
@@ -141,11 +162,10 @@ class SessionFilters:
 
     def session_query(self, *, now: int, **page: Any) -> SessionQuery:
         """The SessionQuery the API would build for the same filters; InvalidInput if one is malformed."""
-        span = RANGES[self.time_range][1]
         return SessionQuery(
             search=self.search,
             filter=parse_filter(self.filter_tree()),
-            start_ms=None if span is None else now - span,
+            start_ms=RANGES[self.time_range].start_ms(now=now),
             end_ms=None,
             **page,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from heliograph.dashboard.charts import activity_chart, histogram_chart
-from heliograph.dashboard.listing import DAY_MS
+from heliograph.dashboard.listing import DAY_MS, RANGES
 from heliograph.dashboard.session_view import SessionView, session_view
 from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
 from heliograph.domain.metrics import NANO_USD_PER_USD, SortedValues, distribution
@@ -103,7 +103,7 @@ def sample_charts() -> dict[str, dict[str, object]]:
             title="Cost per session",
             unit="usd",
         ),
-        "activity": activity_chart(activity),
+        "activity": activity_chart(activity, time_range=RANGES["7d"], now=START_MS + 6 * DAY_MS),
     }
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from heliograph.api.deps import StoreDep
 from heliograph.dashboard.auth import ViewerDep
 from heliograph.dashboard.charts import activity_chart, histogram_chart
-from heliograph.dashboard.listing import DAY_MS, FEEDBACK_CHOICES, RANGE_CHOICES, SessionFilters, now_ms
+from heliograph.dashboard.listing import FEEDBACK_CHOICES, RANGE_CHOICES, RANGES, SessionFilters, now_ms
 from heliograph.dashboard.rendering import partial_target, render
 from heliograph.domain.metrics import PERCENTILES, percentile_fraction
 from heliograph.errors import InvalidInput
@@ -63,8 +63,10 @@ async def metrics_page(request: Request, viewer: ViewerDep, store: StoreDep) -> 
         "error": None,
     }
     template = "_metrics_results.html" if partial_target(request) == RESULTS else "metrics.html"
+    now = now_ms()
+    time_range = RANGES[view.filters.time_range]
     try:
-        query = view.filters.session_query(now=now_ms())
+        query = view.filters.session_query(now=now)
     except InvalidInput as exc:
         return render(template, {**context, "error": exc.message}, status_code=400)
     metrics = await store.session_metrics(
@@ -73,12 +75,12 @@ async def metrics_page(request: Request, viewer: ViewerDep, store: StoreDep) -> 
         fraction=percentile_fraction(view.p_size),
         interquartile=view.interquartile,
     )
-    activity = await store.sessions_over_time(org_id=viewer.org_id, query=query, bucket_ms=DAY_MS)
+    activity = await store.sessions_over_time(org_id=viewer.org_id, query=query, bucket_ms=time_range.step_ms)
     context["charts"] = {
         "cost": histogram_chart(metrics.cost_usd, title="Cost per session", unit="usd"),
         "duration": histogram_chart(metrics.duration_seconds, title="Duration per session", unit="seconds"),
         "requests": histogram_chart(metrics.request_count, title="Requests per session", unit="requests"),
-        "activity": activity_chart(activity),
+        "activity": activity_chart(activity, time_range=time_range, now=now),
     }
     context["session_count"] = metrics.session_count
     headers = {"HX-Push-Url": view.url()} if template == "_metrics_results.html" else None
