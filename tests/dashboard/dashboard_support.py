@@ -11,10 +11,16 @@ from html import unescape
 
 import httpx
 
+from heliograph.dashboard.rendering import render_html
+from heliograph.dashboard.routes.session import PAGE_LIMITS
+from heliograph.dashboard.session_view import session_view
+from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.store import SessionSummary, StoredRequest
 from heliograph.storage.sql.store import SqlStore
 from support import Server, Tenant, session_headers
 
 SIGN_IN = "/dashboard/sign-in"
+START_MS = 1_767_225_600_000
 COOKIE = "heliograph_dashboard"
 
 
@@ -85,3 +91,64 @@ def revoke_key(server: Server, tenant: Tenant) -> None:
             await store.close()
 
     asyncio.run(run())
+
+
+def stored_request(
+    number: int,
+    start_offset: int,
+    latency: int,
+    path: str = "/step",
+    *,
+    request_body: str = '{"messages": []}',
+    response_body: str = "not json <b>",
+    **properties: str,
+) -> StoredRequest:
+    """Request `number` of session "s", starting `start_offset` ms after START_MS, for page layouts."""
+    record = RequestRecord(
+        org_id="org",
+        request_id=f"r-{number:05d}",
+        created_at_ms=START_MS + start_offset,
+        response_created_at_ms=START_MS + start_offset + latency,
+        latency_ms=latency,
+        time_to_first_token_ms=None,
+        status=200,
+        provider="OPENAI",
+        model="gpt-4o-mini",
+        request_model="gpt-4o-mini",
+        user_id=None,
+        prompt_tokens=1,
+        completion_tokens=1,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_nano_usd=1,
+        cost_known=True,
+        target_url="https://api.openai.com/v1/chat/completions",
+        request_body=request_body,
+        response_body=response_body,
+        properties={SESSION_ID_KEY: "s", SESSION_NAME_KEY: "Long", SESSION_PATH_KEY: path, **properties},
+    )
+    return StoredRequest(record=record, scores={})
+
+
+def summary_of(stored: list[StoredRequest]) -> SessionSummary:
+    return SessionSummary(
+        session_id="s",
+        name="Long",
+        first_request_id=stored[0].record.request_id,
+        created_at_ms=stored[0].record.created_at_ms,
+        latest_request_created_at_ms=stored[-1].record.created_at_ms,
+        request_count=len(stored),
+        prompt_tokens=len(stored),
+        completion_tokens=len(stored),
+        total_tokens=2 * len(stored),
+        cost_nano_usd=len(stored),
+        latency_sum_ms=sum(s.record.latency_ms for s in stored),
+        feedback=None,
+        user_ids=[],
+    )
+
+
+def session_page(stored: list[StoredRequest]) -> str:
+    """The session page's HTML for these requests, rendered without a server."""
+    context = {"viewer": None, "section": "sessions", "feedback_url": "/f", "limits": PAGE_LIMITS}
+    return render_html("session.html", {**context, "session": session_view(summary_of(stored), stored)})

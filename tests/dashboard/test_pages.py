@@ -133,8 +133,9 @@ class TestSessionPage:
         # Each request: model, tokens, status, properties, and its bodies collapsed.
         for request in api["requests"]:
             assert request["request_id"] in html
-        assert html.count('<details class="body"><summary>Request body</summary>') == 4
-        assert html.count('<details class="body"><summary>Response body</summary>') == 4
+        assert html.count('<details class="body"><summary>Raw request body</summary>') == 4
+        assert html.count('<details class="body"><summary>Raw response body</summary>') == 4
+        assert html.count('<section class="conversation"') == 4  # each request read as a conversation
         assert "gpt-4o-mini" in html and "Helicone-Session-Path" not in html  # the path heads each request
         assert "&#34;role&#34;: &#34;user&#34;" in html  # the body, indented and escaped
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from dashboard.dashboard_support import stored_request, summary_of
 from heliograph.dashboard.formatting import duration
 from heliograph.dashboard.rendering import render_html
 from heliograph.dashboard.routes.session import PAGE_LIMITS
@@ -17,57 +18,18 @@ from heliograph.dashboard.session_view import (
     SessionView,
     session_view,
 )
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
 from heliograph.domain.store import SessionSummary, StoredRequest
-
-START = 1_767_225_600_000
 
 
 def _request(
     number: int, start_offset: int, latency: int, path: str = "/step", **properties: str
 ) -> StoredRequest:
-    record = RequestRecord(
-        org_id="org",
-        request_id=f"r-{number:05d}",
-        created_at_ms=START + start_offset,
-        response_created_at_ms=START + start_offset + latency,
-        latency_ms=latency,
-        time_to_first_token_ms=None,
-        status=200,
-        provider="OPENAI",
-        model="gpt-4o-mini",
-        request_model="gpt-4o-mini",
-        user_id=None,
-        prompt_tokens=1,
-        completion_tokens=1,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        cost_nano_usd=1,
-        cost_known=True,
-        target_url="https://api.openai.com/v1/chat/completions",
-        request_body='{"messages": []}',
-        response_body="not json <b>",
-        properties={SESSION_ID_KEY: "s", SESSION_NAME_KEY: "Long", SESSION_PATH_KEY: path, **properties},
-    )
-    return StoredRequest(record=record, scores={})
+    return stored_request(number, start_offset, latency, path, **properties)
 
 
 def _summary(stored: list[StoredRequest]) -> SessionSummary:
-    return SessionSummary(
-        session_id="s",
-        name="Long",
-        first_request_id=stored[0].record.request_id,
-        created_at_ms=stored[0].record.created_at_ms,
-        latest_request_created_at_ms=stored[-1].record.created_at_ms,
-        request_count=len(stored),
-        prompt_tokens=len(stored),
-        completion_tokens=len(stored),
-        total_tokens=2 * len(stored),
-        cost_nano_usd=len(stored),
-        latency_sum_ms=sum(s.record.latency_ms for s in stored),
-        feedback=None,
-        user_ids=[],
-    )
+    return summary_of(stored)
 
 
 def _page(view: SessionView) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from heliograph.dashboard.conversation import Conversation, conversation_of
 from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
 from heliograph.domain.sessions import PathNode, build_path_tree
 from heliograph.domain.store import SessionSummary, StoredRequest
@@ -64,6 +65,11 @@ class RequestView:
     @property
     def failed(self) -> bool:
         return not 200 <= self.stored.record.status < 400
+
+    @property
+    def conversation(self) -> Conversation | None:
+        """The request's messages and answer, read from its bodies (None when they hold no chat)."""
+        return conversation_of(self.stored.record.request_body, self.stored.record.response_body)
 
 
 @dataclass(frozen=True, slots=True)
