@@ -11,6 +11,7 @@ they fail. Playwright's own browser downloads are never used.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import uuid
@@ -38,6 +39,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+START_MS = 1_767_225_600_000  # 2026-01-01
+HOSTILE = "<script>alert('x')</script><img src=x onerror=\"alert(1)\">"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DEMO_SESSIONS = 40
 TIMEOUT_MS = 15_000
@@ -53,6 +57,9 @@ class Site:
     key: str
     rival_key: str
     rival_session: str
+    zeta_key: str  # organization `zeta`: one session over two days, one with a hostile message
+    long_session: str
+    hostile_session: str
 
     def api(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(
@@ -80,16 +87,35 @@ def site(
     asyncio.run(load_demo_into(url, org="acme", sessions=DEMO_SESSIONS))
     key = asyncio.run(create_key(url, org="acme", name="browser", migrate=False))
     rival_key = asyncio.run(create_key(url, org="rival", name="browser", migrate=False))
+    zeta_key = asyncio.run(create_key(url, org="zeta", name="browser", migrate=False))
     server = start_server(url, folder / "server.log")
-    rival_session = f"rival-{uuid.uuid4()}"
+    rival_session, long_session, hostile_session = (f"{n}-{uuid.uuid4()}" for n in ("rival", "long", "xss"))
+    day = 24 * 3600 * 1000
+    calls = [
+        (rival_key, rival_session, "Rival", log_body()),
+        *(
+            (zeta_key, long_session, "Long", log_body(start_ms=START_MS + i * day * 19 // 60))
+            for i in range(7)
+        ),
+        (zeta_key, hostile_session, "Hostile", log_body(content=HOSTILE)),
+    ]
     try:
-        response = httpx.post(
-            f"{server.base_url}/oai/v1/log",
-            json=log_body(),
-            headers={"Authorization": f"Bearer {rival_key}", **session_headers(rival_session, "/", "Rival")},
+        for key_of_org, session_id, name, body in calls:
+            response = httpx.post(
+                f"{server.base_url}/oai/v1/log",
+                json=body,
+                headers={"Authorization": f"Bearer {key_of_org}", **session_headers(session_id, "/", name)},
+            )
+            assert response.status_code == 200
+        yield Site(
+            server=server,
+            key=key,
+            rival_key=rival_key,
+            rival_session=rival_session,
+            zeta_key=zeta_key,
+            long_session=long_session,
+            hostile_session=hostile_session,
         )
-        assert response.status_code == 200
-        yield Site(server=server, key=key, rival_key=rival_key, rival_session=rival_session)
     finally:
         stop_server(server)
 
@@ -124,9 +150,9 @@ class Tab:
         self.page.wait_for_url("**/dashboard/sessions")
         self.page.wait_for_load_state("networkidle")
 
-    def capture(self, name: str) -> None:
+    def capture(self, name: str, *, full_page: bool = False) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     def unexpected_errors(self) -> list[str]:
         return [e for e in self.errors if not STATUS_LINE.match(e)]
@@ -264,7 +290,7 @@ def test_every_page_names_its_controls_renders_without_console_errors_and_is_cap
             canvas_id = canvas.get_attribute("id")
             drawn = tab.page.evaluate("id => Boolean(Chart.getChart(document.getElementById(id)))", canvas_id)
             assert drawn, f"{name}: chart {canvas_id} was not drawn"
-        tab.capture(name)
+        tab.capture(name, full_page=name == "session")
         if unnamed := tab.unnamed_controls():
             problems[name] = unnamed
     assert problems == {}
@@ -301,4 +327,69 @@ def test_the_api_docs_render_with_nothing_fetched_from_elsewhere(tab: Tab, site:
     assert tab.page.locator(".opblock").count() > 10
     assert elsewhere == []
     tab.capture("api-docs")
+    assert tab.unexpected_errors() == []
+
+
+def test_at_phone_width_nothing_overflows_sideways(tab: Tab, site: Site) -> None:
+    """At 360 px the filter cards wrap and wide tables scroll in their own box, never the page."""
+    tab.page.set_viewport_size(PHONE)
+    tab.sign_in(site.key)
+    session_path = tab.page.locator(".sessions-table tbody tr td:first-child a").first.get_attribute("href")
+    assert session_path is not None
+    for name, path in [
+        ("sessions", "/dashboard/sessions"),
+        ("session", session_path),
+        ("metrics", "/dashboard/metrics"),
+        ("feedback", "/dashboard/feedback?property=prompt-version"),
+    ]:
+        tab.goto(path)
+        overflow = tab.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
+        for card in tab.page.locator(".filters").all():
+            box = card.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], name
+            assert card.evaluate("el => el.scrollWidth <= el.clientWidth"), (
+                f"{name}: the filter card overflows"
+            )
+        tab.capture(f"phone-{name}")
+    assert tab.unexpected_errors() == []
+
+
+def test_the_timeline_of_a_long_session_has_labels_that_never_overlap(tab: Tab, site: Site) -> None:
+    """Seven calls over 1.9 days: round marks in days and hours, apart at every width."""
+    tab.sign_in(site.zeta_key)
+    for width in (1280, 800, 360):
+        tab.page.set_viewport_size({"width": width, "height": 800})
+        tab.goto(f"/dashboard/sessions/{site.long_session}")
+        ticks = tab.page.locator(".timeline-scale .tick")
+        assert [t.strip() for t in ticks.all_text_contents()] == ["0 ms", "12 h", "1 d", "1 d 12 h"]
+        boxes = [box for tick in ticks.all() if (box := tick.bounding_box()) is not None and box["width"] > 0]
+        assert len(boxes) >= 2, width
+        for left, right in itertools.pairwise(sorted(boxes, key=lambda b: b["x"])):
+            assert left["x"] + left["width"] <= right["x"], f"labels overlap at {width} px"
+        duration = tab.page.locator(".summary-facts dd").nth(1).inner_text()
+        assert duration.startswith("1 d 21 h")  # 6 x 19/60 days + 100 ms: first start to last end
+        assert (
+            f"the session's duration, {duration.split(' (')[0]}."
+            in tab.page.locator("#timeline-heading + p").inner_text()
+        )
+        tab.capture(f"timeline-long-{width}")
+    assert tab.unexpected_errors() == []
+
+
+def test_a_hostile_message_is_shown_as_text_and_runs_nothing(tab: Tab, site: Site) -> None:
+    dialogs: list[str] = []
+    tab.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    tab.sign_in(site.zeta_key)
+    assert tab.page.locator(".top-nav a").all_inner_texts() == ["Sessions", "Metrics", "Feedback comparison"]
+    tab.goto(f"/dashboard/sessions/{site.hostile_session}")
+    conversation = tab.page.locator(".conversation")
+    assert conversation.locator(".chat-role").all_text_contents() == ["user", "assistant"]
+    assert conversation.locator(".chat-text").first.inner_text() == HOSTILE
+    assert tab.page.locator("main img, main script").count() == 0
+    raw = tab.page.locator("details.body").first
+    raw.locator("summary").click()
+    assert HOSTILE.replace('"', '\\"') in raw.locator("pre").inner_text()
+    tab.capture("session-conversation")
+    assert dialogs == []
     assert tab.unexpected_errors() == []

@@ -18,7 +18,7 @@ from heliograph.dashboard.session_view import (
     SessionView,
     session_view,
 )
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
+from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
 from heliograph.domain.store import SessionSummary, StoredRequest
 
 
@@ -82,7 +82,7 @@ def test_the_axis_is_marked_at_a_few_round_steps(span_ms: int, labels: list[str]
 
 def test_properties_every_request_shares_show_once_and_header_keys_never() -> None:
     stored = [
-        _request(1, 0, 10, path="/a", team="search", attempt="1"),
+        _request(1, 0, 10, path="/a", team="search", attempt="1", **{FEEDBACK_KEY: "1"}),
         _request(2, 20, 10, path="/b", team="search", attempt="2"),
     ]
     view = session_view(_summary(stored), stored)
@@ -91,7 +91,7 @@ def test_properties_every_request_shares_show_once_and_header_keys_never() -> No
     html = _page(view)
     assert html.count("<code>team</code>") == 1
     assert html.count("<code>attempt</code>") == 2
-    for key in (SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY):
+    for key in (SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, FEEDBACK_KEY):
         assert key not in html
 
 

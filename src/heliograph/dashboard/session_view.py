@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from heliograph.dashboard.conversation import Conversation, conversation_of
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
+from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
 from heliograph.domain.sessions import PathNode, build_path_tree
 from heliograph.domain.store import SessionSummary, StoredRequest
 
@@ -37,8 +37,9 @@ TICK_STEPS_MS = (
     *(n * _HOUR for n in (1, 2, 3, 6, 12)),
     *(n * _DAY for n in (1, 2, 5, 7, 14, 30, 60, 90, 180, 365)),
 )
-# Shown in the header (id and name) or each request's heading (path), so never in a properties table.
-HEADER_KEYS = frozenset({SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY})
+# Shown in the header (id, name, the feedback widget) or each request's heading (path), so never in a
+# properties table.
+HEADER_KEYS = frozenset({SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, FEEDBACK_KEY})
 # A session can hold thousands of calls: the page draws the first ones in full and says so.
 MAX_TIMELINE_ROWS = 300
 MAX_REQUEST_CARDS = 100
