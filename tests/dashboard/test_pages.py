@@ -51,6 +51,7 @@ class TestPagesRender:
                 assert "script-src 'self'" in response.headers["content-security-policy"]
                 assert response.headers["cache-control"] == "no-store"
                 assert page_title(response.text) == title
+                assert 'href="/dashboard/patterns"' not in response.text  # developers open it by its URL
 
     def test_the_vendored_libraries_are_served(self, cast: Cast) -> None:
         for path, marker in [

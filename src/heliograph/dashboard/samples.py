@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from heliograph.dashboard.charts import activity_chart, histogram_chart
@@ -56,8 +58,7 @@ def sample_session() -> SessionView:
     stored = []
     offset = 0
     for number, (path, latency) in enumerate(STEPS, start=1):
-        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"Step {number}: {path}"}]}
-        answer = {"choices": [{"message": {"role": "assistant", "content": "Done."}}]}
+        body, answer = _sample_chat(number, path)
         record = RequestRecord(
             org_id="sample",
             request_id=f"00000000-0000-4000-8000-00000000000{number}",
@@ -89,6 +90,37 @@ def sample_session() -> SessionView:
         stored.append(StoredRequest(record=record, scores={}))
         offset += latency + 200
     return session_view(summary, stored)
+
+
+def _sample_chat(number: int, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request and its answer: step 2 has every kind of conversation part, step 3 failed."""
+    body: dict[str, Any] = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": f"Step {number}: {path}"}],
+    }
+    answer: dict[str, Any] = {"choices": [{"message": {"role": "assistant", "content": "Done."}}]}
+    if number == 2:
+        call = {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "search", "arguments": '{"q": "Lisbon"}'},
+        }
+        body["messages"] = [
+            {"role": "system", "content": "You plan trips. Use the search tool."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Where is this? Plan two days there."},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 4000}},
+                ],
+            },
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "Lisbon: 3 results"},
+        ]
+        answer = {"choices": [{"message": {"role": "assistant", "content": "Day 1: Alfama.\nDay 2: Belém."}}]}
+    if number == 3:
+        answer = {"error": {"message": "The server had an error while processing your request."}}
+    return body, answer
 
 
 def sample_charts() -> dict[str, dict[str, object]]:
