@@ -260,6 +260,22 @@ class TestAnthropicMessages:
         ]
 
 
+def test_deeply_nested_arguments_do_not_fail_the_page() -> None:
+    deep = "[" * 900 + "]" * 900
+    chunk = {
+        "choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": deep}}]}}]
+    }
+    chat = _read({"messages": [{"role": "user", "content": "hi"}]}, f"data: {json.dumps(chunk)}\n\n")
+    (call,) = chat.response[0].parts
+    assert (call.kind, call.name) == ("tool_call", "f")
+    assert call.text in (deep, "(nested too deeply to show here; see the raw body)")
+    asked = json.dumps({"messages": [{"role": "user", "content": "hi"}]})
+    page = session_page(
+        [stored_request(1, 0, 5, request_body=asked, response_body=f"data: {json.dumps(chunk)}")]
+    )
+    assert "Calls tool <code>f</code>" in page
+
+
 class TestOnThePage:
     def test_each_request_shows_its_conversation_with_the_raw_bodies_a_click_away(self) -> None:
         body = _capture("manual_logger.json", 0)["body_json"]

@@ -11,10 +11,11 @@ its raw JSON only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 __all__ = ["Conversation", "Message", "Part", "conversation_of"]
 
@@ -274,10 +275,10 @@ def _tool_call(name: object, arguments: object) -> Part:
     """A call with its arguments pretty-printed when they are JSON (OpenAI sends them as a string)."""
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
+            arguments = orjson.loads(arguments) if arguments.strip() else {}
+        except orjson.JSONDecodeError:
             return Part("tool_call", _cut(str(arguments)), str(name or "?"))
-    return Part("tool_call", _cut(json.dumps(arguments, indent=2, ensure_ascii=False)), str(name or "?"))
+    return Part("tool_call", _cut(_pretty(arguments)), str(name or "?"))
 
 
 def _text(value: str) -> Part:
@@ -291,7 +292,15 @@ def _as_text(value: object) -> str:
         texts = [p.text for p in _parts(value)]
         if texts:
             return "\n".join(texts)
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    return _pretty(value)
+
+
+def _pretty(value: object) -> str:
+    """Indented JSON; orjson refuses what nests too deep, where recursion would fail the page."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        return "(nested too deeply to show here; see the raw body)"
 
 
 def _cut(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -308,8 +317,8 @@ def _object(text: str) -> dict[str, Any] | None:
     if not text.lstrip().startswith("{"):
         return None
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        value = orjson.loads(text)  # the raw body is parsed for display anyway; orjson is the fast one
+    except orjson.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
 
