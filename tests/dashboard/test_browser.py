@@ -290,7 +290,7 @@ def test_every_page_names_its_controls_renders_without_console_errors_and_is_cap
             canvas_id = canvas.get_attribute("id")
             drawn = tab.page.evaluate("id => Boolean(Chart.getChart(document.getElementById(id)))", canvas_id)
             assert drawn, f"{name}: chart {canvas_id} was not drawn"
-        tab.capture(name, full_page=name == "session")
+        tab.capture(name, full_page=name in ("session", "patterns"))
         if unnamed := tab.unnamed_controls():
             problems[name] = unnamed
     assert problems == {}
