@@ -177,7 +177,7 @@ class TestOpenAIResponses:
                 {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi!"}]}
             ]
         }
-        events = [
+        events: list[tuple[str, dict[str, Any]]] = [
             ("response.output_text.delta", {"delta": "Hi"}),
             ("response.completed", {"response": completed}),
         ]
@@ -232,7 +232,7 @@ class TestAnthropicMessages:
         assert _said(chat.response) == [("assistant", [("text", "", "Paris.")])]
 
     def test_a_streamed_answer_with_a_tool_call(self) -> None:
-        events = [
+        events: list[dict[str, Any]] = [
             {"type": "message_start", "message": {"role": "assistant", "usage": {"input_tokens": 5}}},
             {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
             {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Checking"}},

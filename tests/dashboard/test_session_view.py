@@ -19,17 +19,6 @@ from heliograph.dashboard.session_view import (
     session_view,
 )
 from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
-from heliograph.domain.store import SessionSummary, StoredRequest
-
-
-def _request(
-    number: int, start_offset: int, latency: int, path: str = "/step", **properties: str
-) -> StoredRequest:
-    return stored_request(number, start_offset, latency, path, **properties)
-
-
-def _summary(stored: list[StoredRequest]) -> SessionSummary:
-    return summary_of(stored)
 
 
 def _page(view: SessionView) -> str:
@@ -38,8 +27,8 @@ def _page(view: SessionView) -> str:
 
 
 def test_bars_sit_at_their_start_offset_and_span_their_latency() -> None:
-    stored = [_request(1, 0, 1000), _request(2, 1000, 2000), _request(3, 3500, 500)]
-    view = session_view(_summary(stored), stored)
+    stored = [stored_request(1, 0, 1000), stored_request(2, 1000, 2000), stored_request(3, 3500, 500)]
+    view = session_view(summary_of(stored), stored)
     assert view.duration_ms == 4000
     assert [(r.left_percent, r.width_percent) for r in view.requests] == [(0, 25), (25, 50), (87.5, 12.5)]
     assert [t.offset_ms for t in view.ticks] == [0, 1000, 2000, 3000, 4000]
@@ -47,8 +36,8 @@ def test_bars_sit_at_their_start_offset_and_span_their_latency() -> None:
 
 def test_the_duration_runs_from_the_first_start_to_the_last_end_on_the_page_and_the_timeline() -> None:
     """22 ms between the starts, but the last call takes 43 ms more: the session lasts 65 ms."""
-    stored = [_request(1, 0, 10), _request(2, 22, 43)]
-    view = session_view(_summary(stored), stored)
+    stored = [stored_request(1, 0, 10), stored_request(2, 22, 43)]
+    view = session_view(summary_of(stored), stored)
     assert view.duration_ms == 65
     html = _page(view)
     assert (
@@ -71,8 +60,8 @@ def test_the_duration_runs_from_the_first_start_to_the_last_end_on_the_page_and_
     ],
 )
 def test_the_axis_is_marked_at_a_few_round_steps(span_ms: int, labels: list[str]) -> None:
-    stored = [_request(1, 0, span_ms)]
-    view = session_view(_summary(stored), stored)
+    stored = [stored_request(1, 0, span_ms)]
+    view = session_view(summary_of(stored), stored)
     assert [duration(t.offset_ms) for t in view.ticks] == labels
     assert len(view.ticks) <= TICK_INTERVALS + 1
     percents = [t.percent for t in view.ticks]
@@ -82,10 +71,10 @@ def test_the_axis_is_marked_at_a_few_round_steps(span_ms: int, labels: list[str]
 
 def test_properties_every_request_shares_show_once_and_header_keys_never() -> None:
     stored = [
-        _request(1, 0, 10, path="/a", team="search", attempt="1", **{FEEDBACK_KEY: "1"}),
-        _request(2, 20, 10, path="/b", team="search", attempt="2"),
+        stored_request(1, 0, 10, path="/a", team="search", attempt="1", **{FEEDBACK_KEY: "1"}),
+        stored_request(2, 20, 10, path="/b", team="search", attempt="2"),
     ]
-    view = session_view(_summary(stored), stored)
+    view = session_view(summary_of(stored), stored)
     assert view.shared_properties == {"team": "search"}
     assert [r.own_properties for r in view.requests] == [{"attempt": "1"}, {"attempt": "2"}]
     html = _page(view)
@@ -96,16 +85,16 @@ def test_properties_every_request_shares_show_once_and_header_keys_never() -> No
 
 
 def test_a_very_short_call_keeps_a_visible_bar_inside_the_track() -> None:
-    stored = [_request(1, 0, 10_000), _request(2, 10_000, 0)]
-    view = session_view(_summary(stored), stored)
+    stored = [stored_request(1, 0, 10_000), stored_request(2, 10_000, 0)]
+    view = session_view(summary_of(stored), stored)
     last = view.requests[-1]
     assert last.width_percent == pytest.approx(MIN_BAR_PERCENT)
     assert last.left_percent + last.width_percent <= 100
 
 
 def test_a_long_session_shows_the_first_requests_in_full_and_says_so() -> None:
-    stored = [_request(i, i * 100, 50, path="/loop") for i in range(1, MAX_REQUEST_CARDS + 6)]
-    view = session_view(_summary(stored), stored)
+    stored = [stored_request(i, i * 100, 50, path="/loop") for i in range(1, MAX_REQUEST_CARDS + 6)]
+    view = session_view(summary_of(stored), stored)
     html = _page(view)
     assert html.count('<article class="request-card"') == MAX_REQUEST_CARDS
     assert f"The first {MAX_REQUEST_CARDS} of {MAX_REQUEST_CARDS + 5} requests are shown in full" in html
