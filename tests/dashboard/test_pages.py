@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import quote
@@ -349,6 +350,16 @@ class TestMetricsAndComparison:
             '<option value="p95" selected>' in html
             and 'id="iqr" type="checkbox" name="iqr" value="1" checked' in html
         )
+
+    def test_last_7_days_draws_7_days_ending_today(self, cast: Cast, two_versions: None) -> None:
+        with signed_in(cast.alice) as browser:
+            html = browser.get("/dashboard/metrics", params={"range": "7d"}).text
+        (data,) = re.findall(
+            r'<script type="application/json" data-chart-for="chart-activity">(.*?)</script>', html
+        )
+        labels = json.loads(unescape(data))["labels"]
+        today = datetime.now(UTC).date()
+        assert labels == [str(today - timedelta(days=6 - i)) for i in range(7)]
 
     def test_the_comparison_table_is_the_apis_breakdown(self, cast: Cast, two_versions: None) -> None:
         with signed_in(cast.alice) as browser:
