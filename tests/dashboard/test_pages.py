@@ -233,6 +233,14 @@ class TestSessionsList:
             assert listed_session_ids(beyond) == []
             assert "No sessions on this page." in beyond
 
+    def test_costs_line_up_and_times_say_utc(self, cast: Cast, rated_sessions: dict[str, str]) -> None:
+        with signed_in(cast.alice) as browser:
+            html = browser.get("/dashboard/sessions").text
+        costs = re.findall(r'<td class="num">(\$[^<]*)</td>', html)
+        assert len(costs) == 6 and all(re.fullmatch(r"\$\d+\.\d{6}", cost) for cost in costs), costs
+        assert "Started (UTC)" in html
+        assert "Duration here runs from the first request's start to the last request's start" in html
+
     def test_a_page_of_fifty_links_to_the_next(self, cast: Cast) -> None:
         ids = [log_session(cast.alice, start_ms=1_767_225_600_000 + i * 1000) for i in range(51)]
         with signed_in(cast.alice) as browser:
