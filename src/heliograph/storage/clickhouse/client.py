@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError, ProgrammingError
+from clickhouse_connect.driver.insert import InsertContext
 
 from heliograph.errors import Unavailable
 
@@ -122,6 +123,8 @@ class Connection:
         self.target = target
         self._client = _connect(target, create_database=True)  # the writer's
         self._inserter = _connect(target)
+        self._writer_contexts: InsertContexts = {}
+        self._inserter_contexts: InsertContexts = {}
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="heliograph-ch-read")
         self._reader_clients: list[Client] = []
         self._local = threading.local()
@@ -134,11 +137,12 @@ class Connection:
 
     async def write(self, work: Callable[[WriteSession], T]) -> T:
         """Run `work` on the writer thread, where it may read and insert in order."""
-        return await self._run(self._writer, lambda: work(WriteSession(self._client, self.target)))
+        session = WriteSession(self._client, self.target, self._writer_contexts)
+        return await self._run(self._writer, lambda: work(session))
 
     async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert `rows` on the insert thread, beside the writer's work."""
-        session = WriteSession(self._inserter, self.target)
+        session = WriteSession(self._inserter, self.target, self._inserter_contexts)
         await self._run(self._inserts, lambda: session.insert(table, columns, rows))
 
     async def command(self, sql: str) -> None:
@@ -163,19 +167,33 @@ class Connection:
             return await asyncio.get_running_loop().run_in_executor(pool, call)
 
 
+# The prepared INSERT of each (table, columns) of one client: clickhouse-connect asks the server for
+# the column types before every insert unless it is given one.
+InsertContexts = dict[tuple[str, tuple[str, ...]], InsertContext]
+
+
 class WriteSession:
     """What a unit of work on the writer thread may do: read, insert rows, run a statement."""
 
-    def __init__(self, client: Client, target: ClickHouseTarget) -> None:
+    def __init__(self, client: Client, target: ClickHouseTarget, contexts: InsertContexts) -> None:
         self._client = client
         self._settings = {} if target.embedded else SERVER_INSERT_SETTINGS
+        self._contexts = contexts
 
     def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return _tuples(self._client, sql, parameters)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._client.insert(table, list(rows), column_names=list(columns), settings=self._settings)
+        if not rows:
+            return
+        key = (table, tuple(columns))
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._contexts[key] = self._client.create_insert_context(
+                table, list(columns), settings=self._settings
+            )
+        context.data = list(rows)
+        self._client.insert(context=context)
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
         self._client.command(sql, parameters, settings=self._settings)

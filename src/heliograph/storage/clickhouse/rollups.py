@@ -42,6 +42,9 @@ __all__ = ["REPAIR_BATCH", "RollupQueue", "change_sessions", "recompute", "repai
 log = logging.getLogger(__name__)
 
 REPAIR_BATCH = 10_000  # sessions recomputed per statement
+# Under a steady load, recompute at most this often unless a read waits: a cycle's cost grows far
+# slower than its sessions, so fewer, larger cycles leave more CPU to ingestion.
+CYCLE_SPACING_S = 0.25
 SessionKeys = set[tuple[str, str]]  # (org id, session id)
 RequestKeys = Set[tuple[str, str]]  # (org id, request id)
 
@@ -148,6 +151,7 @@ class RollupQueue:
         self._done = 0  # batches whose sessions are all recomputed
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._read_waits: asyncio.Event | None = None  # set when a read waits for the next cycle
 
     def begin(self, marked_ms: int) -> int:
         """Note an INSERT of requests whose marks say `marked_ms`; returns its token for `end`."""
@@ -174,6 +178,8 @@ class RollupQueue:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append((target, waiter))
+        if self._read_waits is not None:
+            self._read_waits.set()
         self._flush_soon()
         await waiter
 
@@ -189,6 +195,7 @@ class RollupQueue:
     async def _flush(self) -> None:
         try:
             while self._pending or self._new_requests:
+                started = time.monotonic()
                 keys, requests, target = self._pending, self._new_requests, self._queued
                 self._pending, self._new_requests = set(), set()
                 covered_ms = min([now_ms(), *self._running.values()]) - 1
@@ -204,8 +211,22 @@ class RollupQueue:
                     return
                 self._done = target
                 self._wake(target, None)
+                await self._space(started)
         finally:
             self._flushing = None
+
+    async def _space(self, started: float) -> None:
+        """Wait until CYCLE_SPACING_S after the cycle that `started`, or until a read waits."""
+        if self._waiters or not (self._pending or self._new_requests):
+            return
+        self._read_waits = asyncio.Event()
+        try:
+            remaining = started + CYCLE_SPACING_S - time.monotonic()
+            await asyncio.wait_for(self._read_waits.wait(), max(remaining, 0))
+        except TimeoutError:
+            pass
+        finally:
+            self._read_waits = None
 
     def _wake(self, target: int, error: Exception | None) -> None:
         waiting = []
