@@ -6,7 +6,7 @@ checked after them: on ClickHouse no merge ever runs during these tests, so read
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -226,6 +226,15 @@ def test_tags_scores_and_later_properties(store_url: str) -> None:
         assert changed is not None and changed.record.properties["variant"] == "C"
         later = {"request_response_rmt": {"properties": {"variant": {"equals": "C"}}}}
         assert await _sessions(store, org, later) == ["s2"]
+        # A client's late retry, even one that differs, changes nothing: the first copy and every
+        # later change to it stay.
+        await store.insert_requests([replace(trip.b_first, cost_nano_usd=9_999, properties={})])
+        await store.insert_requests([replace(trip.first, cost_nano_usd=9_999)])
+        retried = await store.get_request(org_id=org, request_id=trip.b_first.request_id)
+        assert retried is not None and retried.record.properties["variant"] == "C"
+        assert retried.record.cost_nano_usd == trip.b_first.cost_nano_usd
+        scored = await store.query_requests(org_id=org, query=RequestQuery(is_scored=True))
+        assert [(r.record.request_id, r.scores) for r in scored] == [(trip.first.request_id, {"accuracy": 4})]
         # The rewritten rows are still counted once.
         totals = await store.count_sessions(org_id=org, query=SessionQuery())
         assert (totals.session_count, totals.cost_nano_usd, totals.request_count) == (2, 6_500, 4)

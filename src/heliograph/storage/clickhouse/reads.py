@@ -125,7 +125,7 @@ SELECT
 FROM {live("requests", "r")}
 LEFT JOIN (
     SELECT org_id, session_id, uniqExact(request_id) AS seen FROM requests
-    WHERE (org_id, session_id) IN {keys} GROUP BY org_id, session_id
+    WHERE (org_id, session_id) IN {keys} AND request_id != '' GROUP BY org_id, session_id
 ) AS v ON v.org_id = r.org_id AND v.session_id = r.session_id
 LEFT JOIN (
     SELECT org_id, session_id, toNullable(rating) AS rating FROM {live("session_feedback")}

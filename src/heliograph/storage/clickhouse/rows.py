@@ -9,9 +9,47 @@ from heliograph.domain.store import SessionSummary, StoredRequest
 from heliograph.storage.clickhouse.schema import REQUESTS
 from heliograph.storage.columns import request_columns
 
-__all__ = ["REQUEST_COLUMNS", "request_row", "session_summary", "stored_request"]
+__all__ = [
+    "PENDING_REQUEST_ID",
+    "REQUEST_COLUMNS",
+    "pending_mark_row",
+    "request_row",
+    "session_summary",
+    "stored_request",
+]
 
 REQUEST_COLUMNS = REQUESTS.column_names()
+# A pending mark is a deleted row of this request id in the session's key range (so no read of live
+# requests ever sees it), written in the same INSERT as the session's new requests: see rollups.py.
+PENDING_REQUEST_ID = ""
+
+
+def _empty(kind: str) -> Any:
+    """The value a column of `kind` holds when it says nothing."""
+    if kind.startswith("Nullable"):
+        return None
+    if kind.startswith("Map"):
+        return {}
+    if kind == "Bool":
+        return False
+    return "" if "String" in kind else 0
+
+
+_EMPTY_ROW = {name: _empty(kind) for name, kind in REQUESTS.columns}
+
+
+def pending_mark_row(org_id: str, session_id: str, created_at_ms: int, version: int) -> list[Any]:
+    """The pending mark of a session about to get requests, the earliest created at `created_at_ms`."""
+    values = {
+        **_EMPTY_ROW,
+        "org_id": org_id,
+        "session_id": session_id,
+        "request_id": PENDING_REQUEST_ID,
+        "created_at_ms": created_at_ms,
+        "version": version,
+        "deleted": 1,
+    }
+    return [values[c] for c in REQUEST_COLUMNS]
 
 
 def request_row(r: RequestRecord, *, version: int) -> list[Any]:

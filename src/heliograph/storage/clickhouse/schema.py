@@ -33,6 +33,7 @@ class Table:
     shard_by: str
     indexes: tuple[str, ...] = ()
     versioned: bool = True
+    settings: str = ""  # more table settings, after the durable ones
 
     def column_names(self) -> list[str]:
         return [name for name, _ in self.columns]
@@ -96,6 +97,8 @@ REQUESTS = Table(
     # A session's requests are one range of the key; a retry of a request has the same key.
     ("org_id", "session_id", "request_id"),
     "cityHash64(org_id, session_id)",
+    # Rows are wide (bodies): small granules, so recomputing a session reads few rows beside its own.
+    settings="index_granularity = 1024",
     indexes=(
         "INDEX ix_request_id request_id TYPE bloom_filter GRANULARITY 1",
         "INDEX ix_created created_at_ms TYPE minmax GRANULARITY 1",
@@ -218,20 +221,21 @@ def migration_ddl(migration: Migration, *, cluster: str | None = None) -> list[s
 
 
 def _table_ddl(table: Table, cluster: str | None) -> list[str]:
+    settings = f"{_DURABLE}, {table.settings}" if table.settings else _DURABLE
     body = ",\n    ".join([*(f"{name} {kind}" for name, kind in table.columns), *table.indexes])
     engine_args = "version, deleted" if table.versioned else ""
     order_by = ", ".join(table.order_by)
     if cluster is None:
         return [
             f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {body}\n)\n"
-            f"ENGINE = ReplacingMergeTree({engine_args})\nORDER BY ({order_by})\n{_DURABLE}"
+            f"ENGINE = ReplacingMergeTree({engine_args})\nORDER BY ({order_by})\n{settings}"
         ]
     local = f"{table.name}_local"
     replicated = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
     return [
         f"CREATE TABLE IF NOT EXISTS {local} ON CLUSTER {cluster} (\n    {body}\n)\n"
         f"ENGINE = ReplicatedReplacingMergeTree({replicated}, {engine_args})\n"
-        f"ORDER BY ({order_by})\n{_DURABLE}",
+        f"ORDER BY ({order_by})\n{settings}",
         # Rows of one key land on one shard, so FINAL on each shard sees every version of them.
         f"CREATE TABLE IF NOT EXISTS {table.name} ON CLUSTER {cluster} AS {local}\n"
         f"ENGINE = Distributed({cluster}, currentDatabase(), {local}, {table.shard_by})",

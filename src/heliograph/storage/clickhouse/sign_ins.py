@@ -4,7 +4,7 @@ newer version, signing out a deletion row."""
 from __future__ import annotations
 
 from heliograph.domain.sign_ins import new_sign_in_id, touch_due
-from heliograph.storage.clickhouse.client import Connection, now_ms
+from heliograph.storage.clickhouse.client import Connection, change_version, now_ms
 from heliograph.storage.clickhouse.reads import live
 from heliograph.storage.clickhouse.schema import SIGN_INS
 
@@ -19,7 +19,7 @@ class ClickHouseSignIns:
 
     async def start_sign_in(self, *, key_hash: str, idle_ms: int) -> str:
         sign_in_id, now = new_sign_in_id(), now_ms()
-        row = (sign_in_id, key_hash, now, now, self._db.next_version(), 0)
+        row = (sign_in_id, key_hash, now, now, change_version(), 0)
         await self._db.write(lambda s: s.insert(SIGN_INS.name, SIGN_INS.column_names(), [row]))
         return sign_in_id
 
@@ -34,10 +34,10 @@ class ClickHouseSignIns:
             return None
         key_hash, created, last_seen = rows[0]
         if touch_due(last_seen_ms=last_seen, now_ms=now, idle_ms=idle_ms):
-            row = (sign_in_id, key_hash, created, now, self._db.next_version(), 0)
+            row = (sign_in_id, key_hash, created, now, change_version(), 0)
             await self._db.write(lambda s: s.insert(SIGN_INS.name, SIGN_INS.column_names(), [row]))
         return str(key_hash)
 
     async def end_sign_in(self, *, sign_in_id: str) -> None:
-        row = (sign_in_id, self._db.next_version(), 1)
+        row = (sign_in_id, change_version(), 1)
         await self._db.write(lambda s: s.insert(SIGN_INS.name, ("id", "version", "deleted"), [row]))

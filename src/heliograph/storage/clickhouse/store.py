@@ -10,6 +10,7 @@ first request can never be counted twice or leave a stale sum.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,15 @@ from heliograph.domain.store import (
     SessionTotals,
     StoredRequest,
 )
-from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms, parse_url
+from heliograph.storage.clickhouse.client import (
+    Connection,
+    WriteSession,
+    change_ms,
+    change_version,
+    first_version,
+    now_ms,
+    parse_url,
+)
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -35,8 +44,14 @@ from heliograph.storage.clickhouse.reads import (
     session_rollup,
     wide_sum,
 )
-from heliograph.storage.clickhouse.rollups import change_sessions, repair_rollups
-from heliograph.storage.clickhouse.rows import REQUEST_COLUMNS, request_row, session_summary, stored_request
+from heliograph.storage.clickhouse.rollups import RollupQueue, change_sessions, repair_rollups
+from heliograph.storage.clickhouse.rows import (
+    REQUEST_COLUMNS,
+    pending_mark_row,
+    request_row,
+    session_summary,
+    stored_request,
+)
 from heliograph.storage.clickhouse.schema import (
     REQUESTS,
     SESSION_FEEDBACK,
@@ -63,6 +78,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         self._db = connection
         self._cluster = cluster
         self._known_keys = {}
+        self._rollups = RollupQueue(connection)
 
     @classmethod
     def from_url(cls, url: str, *, cluster: str | None = None) -> ClickHouseStore:
@@ -72,7 +88,13 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         await self._db.rows("SELECT 1")
 
     async def close(self) -> None:
+        await self._rollups.close()
         await self._db.close()
+
+    async def _settled_rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of a SELECT that may read session rollups, once every write before it is in them."""
+        await self._rollups.settle()
+        return await self._db.rows(sql, parameters)
 
     async def refresh_statistics(self) -> None:
         """ClickHouse plans from its indexes and needs no statistics."""
@@ -85,28 +107,29 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     # -- ingestion -------------------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
+        # One INSERT: the new requests and a pending mark for each of their sessions. A retry of a
+        # stored request is a copy with a lower version, which every read leaves out (client.py).
         unique: dict[tuple[str, str], RequestRecord] = {}
         for record in records:
             unique.setdefault((record.org_id, record.request_id), record)
-
-        def work(session: WriteSession) -> None:
-            # A retry of a stored request is skipped here; one that races past this check (two servers
-            # at once) is a second copy of the same key, which every read sees once.
-            stored = set(
-                session.rows(
-                    f"SELECT org_id, request_id FROM {live('requests')} "
-                    "WHERE org_id IN {orgs:Array(String)} AND request_id IN {ids:Array(String)}",
-                    {"orgs": sorted({o for o, _ in unique}), "ids": sorted({r for _, r in unique})},
-                )
-            )
-            fresh = [r for key, r in unique.items() if key not in stored]
-            touched = {(r.org_id, str(r.session_id)) for r in fresh if r.session_id}
-            version = self._db.next_version()  # above an earlier deletion of the same request id
-            rows = [request_row(r, version=version) for r in fresh]
-            change_sessions(session, touched, lambda: session.insert(REQUESTS.name, REQUEST_COLUMNS, rows))
-
-        if unique:
-            await self._db.write(work)
+        if not unique:
+            return
+        earliest: dict[tuple[str, str], int] = {}
+        for r in unique.values():
+            if r.session_id:
+                key = (r.org_id, str(r.session_id))
+                earliest[key] = min(earliest.get(key, r.created_at_ms), r.created_at_ms)
+        mark_version = change_version()
+        version = first_version(time.time_ns())
+        rows = [request_row(r, version=version) for r in unique.values()]
+        rows += [pending_mark_row(o, s, created, mark_version) for (o, s), created in earliest.items()]
+        token = self._rollups.begin(change_ms(mark_version))
+        try:
+            await self._db.insert(REQUESTS.name, REQUEST_COLUMNS, rows)
+        except BaseException:
+            self._rollups.cancel(token)
+            raise
+        self._rollups.end(token, set(earliest), set(unique))
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -132,7 +155,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int:
         params = Params()
         where = request_where(params, org_id, filter, is_scored)
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"SELECT count() FROM {live_requests(params, org_id)} WHERE {where}", params.values
         )
         return int(rows[0][0])
@@ -160,7 +183,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             row = dict(zip(REQUEST_COLUMNS, rows[0], strict=True))
             row["properties"], row["scores"] = dict(row["properties"]), dict(row["scores"])
             change(row)
-            row["version"] = self._db.next_version()
+            row["version"] = change_version()
             changed = {(org_id, row["session_id"])} if row["session_id"] else set()  # its property pairs
             change_sessions(
                 session,
@@ -182,7 +205,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             if not found:
                 return False
             (session_id,) = found[0]
-            row = (org_id, session_id, request_id, self._db.next_version(), 1)
+            row = (org_id, session_id, request_id, change_version(), 1)
             changed = {(org_id, str(session_id))} if session_id else set()
             change_sessions(session, changed, lambda: session.insert(REQUESTS.name, _DELETION, [row]))
             return True
@@ -192,7 +215,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     async def _requests(
         self, params: Params, org_id: str, where: str, *, order: str, limit: int, offset: int = 0
     ) -> list[StoredRequest]:
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"SELECT {_SELECT_REQUEST} FROM {live_requests(params, org_id)} WHERE {where} "
             f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
             params.values,
@@ -208,7 +231,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         if not session_ids:
             return {}
         params = Params()
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"SELECT first_request_id, feedback FROM {session_rollup(params, org_id)} "
             f"WHERE session_id IN {params.add(sorted(session_ids), 'Array(String)')} "
             "AND feedback IS NOT NULL",
@@ -227,7 +250,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                     session_id,
                     int(bool(rating)),
                     now_ms(),
-                    self._db.next_version(),
+                    change_version(),
                     int(rating is None),
                 )
                 change_sessions(
@@ -247,7 +270,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                 f"WHERE session_id IN {params.add(sorted(ratings), 'Array(String)')}",
                 params.values,
             )
-            version, now = self._db.next_version(), now_ms()
+            version, now = change_version(), now_ms()
             rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
             change_sessions(
                 session,
@@ -268,7 +291,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
             )
             if not ids:
                 return False
-            version = self._db.next_version()
+            version = change_version()
             gone = [(org_id, session_id, request_id, version, 1) for (request_id,) in ids]
 
             def delete() -> None:
@@ -308,7 +331,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         self, params: Params, org_id: str, where: str, order: str, *, limit: int, offset: int = 0
     ) -> list[SessionSummary]:
         order_by = f"ORDER BY {order}" if order else ""
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"SELECT {ROLLUP_COLUMNS} FROM {session_rollup(params, org_id)} WHERE {where} "
             f"{order_by} LIMIT {int(limit)} OFFSET {int(offset)}",
             params.values,
@@ -318,7 +341,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     async def count_sessions(self, *, org_id: str, query: SessionQuery) -> SessionTotals:
         params = Params()
         where = session_where(params, org_id, query)
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"SELECT count(), {wide_sum('cost_nano_usd')}, {wide_sum('latency_sum_ms')}, "
             f"{wide_sum('request_count')} "
             f"FROM {session_rollup(params, org_id)} WHERE {where}",
@@ -332,7 +355,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     ) -> list[SessionNameSummary]:
         params = Params()
         where = session_where(params, org_id, query)
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             "SELECT name, min(first_created_at_ms), max(last_created_at_ms) AS last_used, "
             f"{wide_sum('latency_sum_ms')}, {wide_sum('request_count')}, count() "
             f"FROM {session_rollup(params, org_id)} WHERE {where} "
@@ -346,7 +369,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     ) -> SessionMetrics:
         params = Params()
         where = session_where(params, org_id, query)
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             "SELECT groupArray(request_count), groupArray(last_created_at_ms - first_created_at_ms), "
             f"groupArray(cost_nano_usd) FROM {session_rollup(params, org_id)} WHERE {where}",
             params.values,
@@ -366,7 +389,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         else:
             values = f"arrayMap(p -> p.2, arrayFilter(p -> p.1 = {params.text(dimension)}, property_pairs))"
         # The rollup keeps each value once per session: a session counts once for each value it carries.
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"""SELECT value, count() AS sessions, countIf(feedback = 1), countIf(feedback = 0)
             FROM {session_rollup(params, org_id)} ARRAY JOIN {values} AS value WHERE {where}
             GROUP BY value ORDER BY sessions DESC, value LIMIT {int(limit)}""",
@@ -380,7 +403,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         params = Params()
         where = session_where(params, org_id, query)
         bucket = params.number(int(bucket_ms))
-        rows = await self._db.rows(
+        rows = await self._settled_rows(
             f"SELECT intDiv(first_created_at_ms, {bucket}) AS bucket, count(), countIf(feedback = 1), "
             f"countIf(feedback = 0) FROM {session_rollup(params, org_id)} WHERE {where} "
             "GROUP BY bucket ORDER BY bucket",
@@ -400,7 +423,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         def work(session: WriteSession) -> bool:
             if _first_request(session, org_id, session_id) is None:
                 return False
-            row = (org_id, session_id, tag, now_ms(), self._db.next_version(), 0)
+            row = (org_id, session_id, tag, now_ms(), change_version(), 0)
             session.insert(SESSION_TAGS.name, SESSION_TAGS.column_names(), [row])
             return True
 

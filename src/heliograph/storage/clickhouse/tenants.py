@@ -6,7 +6,7 @@ import time
 import uuid
 
 from heliograph.domain.store import ApiKeyInfo
-from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms
+from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version, now_ms
 from heliograph.storage.clickhouse.reads import Params, live
 from heliograph.storage.clickhouse.schema import API_KEYS, ORGANIZATIONS
 
@@ -40,7 +40,7 @@ class ClickHouseTenants:
 
     async def add_api_key(self, *, org_id: str, key_hash: str, prefix: str, name: str) -> ApiKeyInfo:
         key_id = str(uuid.uuid4())
-        row = (key_id, org_id, key_hash, prefix, name, now_ms(), None, self._db.next_version(), 0)
+        row = (key_id, org_id, key_hash, prefix, name, now_ms(), None, change_version(), 0)
         await self._db.write(lambda s: s.insert(API_KEYS.name, API_KEYS.column_names(), [row]))
         (info,) = [k for k in await self.list_api_keys() if k.id == key_id]
         return info
@@ -64,7 +64,7 @@ class ClickHouseTenants:
                 {"key": key_id},
             )
             now = now_ms()
-            revoked = [(*row[:6], now, self._db.next_version(), 0) for row in found]
+            revoked = [(*row[:6], now, change_version(), 0) for row in found]
             session.insert(API_KEYS.name, API_KEYS.column_names(), revoked)
             for row in found:
                 self._known_keys.pop(str(row[2]), None)

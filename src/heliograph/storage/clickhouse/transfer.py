@@ -17,7 +17,7 @@ from heliograph.domain.store import (
     StoredRequest,
 )
 from heliograph.errors import InvalidInput
-from heliograph.storage.clickhouse.client import Connection, WriteSession
+from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version
 from heliograph.storage.clickhouse.reads import Params, live, live_requests
 from heliograph.storage.clickhouse.schema import API_KEYS, ORGANIZATIONS
 
@@ -66,7 +66,7 @@ class ClickHouseTransfer:
                 return
             row = (
                 info.id, info.org_id, key.key_hash, info.prefix, info.name, info.created_at_ms,
-                info.revoked_at_ms, self._db.next_version(), 0,
+                info.revoked_at_ms, change_version(), 0,
             )  # fmt: skip
             session.insert(API_KEYS.name, API_KEYS.column_names(), [row])
 
