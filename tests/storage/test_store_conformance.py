@@ -188,6 +188,15 @@ def test_filters_select_sessions_by_their_requests_and_rollups(store_url: str) -
         # Equal durations (1 s each): ties go newest first.
         assert await _sessions(store, org, sort_key="duration", sort_descending=False) == ["s2", "s1"]
         assert await _sessions(store, org, limit=1, offset=1) == ["s1"]
+        # A session that starts before a window and ends after it is in the window only when one
+        # of its requests is.
+        at = [BASE_MS + 10_000 + step for step in (0, 1_000, 2_000)]
+        await store.insert_requests([record(org, session="s3", at_ms=t) for t in at])
+        for start, end, expected in ((10_500, 11_500, ["s3"]), (10_200, 10_800, []), (200, 800, [])):
+            window = await store.query_sessions(
+                org_id=org, query=SessionQuery(start_ms=BASE_MS + start, end_ms=BASE_MS + end)
+            )
+            assert [s.session_id for s in window] == expected, (start, end)
 
     with_store(store_url, scenario)
 

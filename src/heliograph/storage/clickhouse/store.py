@@ -69,6 +69,10 @@ _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
 # The key and version columns of a deletion row (the other columns keep their defaults).
 _DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
+# A page newest first reads the rollup in key order and stops at its last row: in small blocks, so
+# that a filter tests a few thousand sessions instead of 65,536 (1M requests: first page 18 -> 9 ms,
+# property + cost range 66 -> 27 ms, in process).
+_PAGE_SETTINGS = "max_block_size = 4096"
 
 
 class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
@@ -333,7 +337,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         order_by = f"ORDER BY {order}" if order else ""
         rows = await self._settled_rows(
             f"SELECT {ROLLUP_COLUMNS} FROM {session_rollup(params, org_id)} WHERE {where} "
-            f"{order_by} LIMIT {int(limit)} OFFSET {int(offset)}",
+            f"{order_by} LIMIT {int(limit)} OFFSET {int(offset)} SETTINGS {_PAGE_SETTINGS}",
             params.values,
         )
         return [session_summary(row) for row in rows]
@@ -370,11 +374,13 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
         params = Params()
         where = session_where(params, org_id, query)
         rows = await self._settled_rows(
-            "SELECT groupArray(request_count), groupArray(last_created_at_ms - first_created_at_ms), "
-            f"groupArray(cost_nano_usd) FROM {session_rollup(params, org_id)} WHERE {where}",
+            # Sorted by ClickHouse: SortedValues's own sort then only checks the order.
+            "SELECT arraySort(groupArray(request_count)), "
+            "arraySort(groupArray(last_created_at_ms - first_created_at_ms)), "
+            f"arraySort(groupArray(cost_nano_usd)) FROM {session_rollup(params, org_id)} WHERE {where}",
             params.values,
         )
-        counts, durations, costs = (SortedValues(int(v) for v in values) for values in rows[0])
+        counts, durations, costs = (SortedValues(values) for values in rows[0])
         return session_metrics(counts, durations, costs, fraction=fraction, interquartile=interquartile)
 
     async def feedback_by_value(
