@@ -400,3 +400,38 @@ def test_sums_past_64_bits_hold_at_the_largest_value_instead_of_failing(store_ur
         assert metrics.session_count == 1
 
     with_store(store_url, scenario)
+
+
+def test_newest_first_request_pages_find_requests_of_old_sessions_and_outside_sessions(
+    store_url: str,
+) -> None:
+    """3,000 sessions, one request each a minute apart, then the newest requests of all: one in the
+    oldest session and one outside sessions. ClickHouse finds a newest-first page from the most recent
+    sessions (clickhouse/newest.py): these pages need it to look further, or everywhere."""
+
+    async def scenario(store: Store) -> None:
+        org = await new_org(store)
+        records = [
+            record(
+                org, session=f"s{i:04d}", at_ms=BASE_MS + i * 60_000, tier="gold" if i % 1000 == 7 else "free"
+            )
+            for i in range(3_000)
+        ]
+        late = BASE_MS + 3_000 * 60_000
+        records += [
+            record(org, session="s0000", at_ms=late + 1_000, tier="gold"),
+            record(org, at_ms=late + 2_000, tier="gold"),
+        ]
+        await store.insert_requests(records)
+        newest = sorted(records, key=lambda r: (r.created_at_ms, r.request_id), reverse=True)
+        gold = parse_filter({"request_response_rmt": {"properties": {"tier": {"equals": "gold"}}}})
+        for raw, limit, offset in ((None, 3, 0), (None, 2, 2_990), (gold, 4, 0), (gold, 2, 3), (gold, 0, 0)):
+            expected = [r for r in newest if raw is None or r.properties["tier"] == "gold"]
+            page = await store.query_requests(
+                org_id=org, query=RequestQuery(filter=raw, limit=limit, offset=offset)
+            )
+            assert [r.record.request_id for r in page] == [
+                r.request_id for r in expected[offset : offset + limit]
+            ], (raw, limit, offset)
+
+    with_store(store_url, scenario)
