@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 REPAIR_BATCH = 10_000  # sessions recomputed per statement
 # Under a steady load, recompute at most this often unless a read waits: a cycle's cost grows far
 # slower than its sessions, so fewer, larger cycles leave more CPU to ingestion.
-CYCLE_SPACING_S = 0.25
+CYCLE_SPACING_S = 1.0
 SessionKeys = set[tuple[str, str]]  # (org id, session id)
 RequestKeys = Set[tuple[str, str]]  # (org id, request id)
 
