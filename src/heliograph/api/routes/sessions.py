@@ -6,6 +6,7 @@ import dataclasses
 
 from fastapi import APIRouter
 
+from heliograph.api import session_paths  # noqa: F401  (registers the session_id path convertor)
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.routing import AuthenticatedRoute
@@ -182,7 +183,7 @@ def _bins(metric: MetricDistribution) -> list[HistogramBinPublic]:
     ]
 
 
-@router.post("/{session_id}/feedback", response_model=Envelope[None])
+@router.post("/{session_id:session_id}/feedback", response_model=Envelope[None])
 async def rate_session(
     session_id: SessionIdPath, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
@@ -191,7 +192,7 @@ async def rate_session(
     return Envelope()
 
 
-@router.delete("/{session_id}/feedback", response_model=Envelope[None])
+@router.delete("/{session_id:session_id}/feedback", response_model=Envelope[None])
 async def clear_session_feedback(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
@@ -200,7 +201,7 @@ async def clear_session_feedback(
     return Envelope()
 
 
-@router.get("/{session_id}/tag", response_model=Envelope[str | None])
+@router.get("/{session_id:session_id}/tag", response_model=Envelope[str | None])
 async def get_session_tag(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[str | None]:
@@ -209,7 +210,7 @@ async def get_session_tag(
     return Envelope(data=await store.get_session_tag(org_id=org_id, session_id=session_id))
 
 
-@router.post("/{session_id}/tag", response_model=Envelope[None])
+@router.post("/{session_id:session_id}/tag", response_model=Envelope[None])
 async def tag_session(
     session_id: SessionIdPath, body: SessionTagCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
@@ -220,7 +221,7 @@ async def tag_session(
     return Envelope()
 
 
-@router.delete("/{session_id}", response_model=Envelope[None])
+@router.delete("/{session_id:session_id}", response_model=Envelope[None])
 async def delete_session(session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
     """Delete a session with all its requests, their properties and scores, its feedback, users and
     tag (a Heliograph addition)."""
@@ -230,7 +231,7 @@ async def delete_session(session_id: SessionIdPath, org_id: CurrentOrg, store: S
     return Envelope()
 
 
-@router.get("/{session_id}", response_model=Envelope[SessionDetailPublic])
+@router.get("/{session_id:session_id}", response_model=Envelope[SessionDetailPublic])
 async def get_session(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[SessionDetailPublic]:
