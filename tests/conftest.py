@@ -76,6 +76,7 @@ CHDB_SERVER_SUITES = (
     "api/test_session_feedback.py",
     "api/test_sessions.py",
     "api/test_session_ids.py",
+    "api/test_property_keys.py",
     "api/test_queries.py",
     "api/test_requests.py",
     "api/test_ingest.py",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from heliograph.domain.headers import property_key
 from heliograph.errors import InvalidInput
 
 __all__ = [
@@ -225,7 +226,12 @@ def _parse_leaf(raw: dict[str, object]) -> Leaf:
         raise InvalidInput(f"Unknown filter operator {operator_name[:40]!r} on {name}")
     if spec.kind not in operator.kinds or (spec.equals_only and operator.name != "equals"):
         raise InvalidInput(f"Operator {operator.name!r} does not apply to {name}")
-    return Leaf(spec, key, operator.name, _coerce(spec, value))
+    if spec.name == "properties" and key is not None:
+        key = property_key(key)  # matched as ingestion stores keys (issue 14)
+    coerced = _coerce(spec, value)
+    if spec.name == "property_key" and isinstance(coerced, str):
+        coerced = property_key(coerced)
+    return Leaf(spec, key, operator.name, coerced)
 
 
 def _coerce(spec: FieldSpec, value: object) -> Value:
