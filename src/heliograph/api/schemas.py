@@ -385,7 +385,10 @@ class RequestPublic(BaseModel):
     prompt_cache_read_tokens: int
     prompt_cache_write_tokens: int
     cost: float
-    cost_unknown: bool = Field(description="True when no price matched the model (cost is then 0)")
+    cost_unknown: bool = Field(
+        description="True when no price matched the model, or the response carried no token usage "
+        "(a stream without its usage chunk): cost is then 0 and means unknown, not free"
+    )
     scores: dict[str, int]
     target_url: str
 

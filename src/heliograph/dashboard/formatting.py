@@ -7,10 +7,12 @@ from urllib.parse import quote
 import orjson
 
 from heliograph.api.schemas import NANO, session_time
+from heliograph.domain.records import RequestRecord
 
-__all__ = ["FILTERS", "body_text", "count", "duration", "percent", "quote_id", "usd", "when"]
+__all__ = ["FILTERS", "body_text", "cost", "count", "duration", "percent", "quote_id", "usd", "when"]
 
 USD_DECIMALS = 6  # a millionth of a dollar: the cost of a few tokens of a small model
+UNKNOWN = "—"  # a value the call did not report, never shown as zero
 BODY_DISPLAY_CHARS = 20_000  # longer bodies are cut on the page; the API serves them whole
 
 
@@ -18,6 +20,11 @@ def usd(nano_usd: int | float) -> str:
     """Nano-USD as dollars, always with USD_DECIMALS decimals, so a column of costs lines up on its
     decimal point and a small call's cost still shows: $12.340000, $0.012300, $0.000026."""
     return f"${nano_usd / NANO:,.{USD_DECIMALS}f}"
+
+
+def cost(record: RequestRecord) -> str:
+    """A request's cost as `usd`, or "—" when it is unknown (no usage in the response, or no price)."""
+    return usd(record.cost_nano_usd) if record.cost_known else UNKNOWN
 
 
 def usd_value(dollars: float) -> str:
@@ -80,6 +87,7 @@ def body_text(text: str) -> str:
 FILTERS = {
     "usd": usd,
     "usd_value": usd_value,
+    "cost": cost,
     "duration": duration,
     "when": when,
     "count": count,
