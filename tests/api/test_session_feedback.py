@@ -236,14 +236,15 @@ class TestFeedbackRefusals:
         assert "rating" in response.json()["error"] or "comment" in response.json()["error"]
         assert everything_of(cast.alice) == before
 
-    def test_a_body_that_is_not_json_gets_422(self, cast: Cast, rated_session: str) -> None:
+    def test_a_body_that_is_not_json_gets_400(self, cast: Cast, rated_session: str) -> None:
         before = everything_of(cast.alice)
         response = cast.alice.client.post(
             f"/v1/session/{rated_session}/feedback",
             content=b"{rating: tru",
             headers={"content-type": "application/json"},
         )
-        assert response.status_code == 422
+        assert response.status_code == 400
+        assert response.json() == {"data": None, "error": "Invalid JSON body"}
         assert everything_of(cast.alice) == before
 
     def test_a_session_never_logged_gets_404(self, cast: Cast) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from heliograph.errors import HeliographError, Unavailable
+from heliograph.errors import HeliographError, InvalidBody, Unavailable, error_body
 
 __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers", "method_not_allowed"]
 
@@ -39,17 +39,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"data": None, "error": message}, status_code=status, headers=headers)
+def _envelope(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(message), status_code=status, headers=headers, media_type="application/json")
 
 
-def error_response(exc: HeliographError) -> JSONResponse:
+def error_response(exc: HeliographError) -> Response:
     """The envelope for a domain error, with `Retry-After` when retrying can help."""
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, Unavailable) else None
     return _envelope(exc.status_code, exc.message, headers)
 
 
-def method_not_allowed(allowed: Iterable[str]) -> JSONResponse:
+def method_not_allowed(allowed: Iterable[str]) -> Response:
     """The 405 envelope, with every method the path serves in `Allow`."""
     return _envelope(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
 
@@ -58,19 +58,19 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers; every failure answers `{"data": null, "error": "<message>"}`."""
 
     @app.exception_handler(HeliographError)
-    async def _domain_error(_request: Request, exc: HeliographError) -> JSONResponse:
+    async def _domain_error(_request: Request, exc: HeliographError) -> Response:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _schema_error(_request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors()[:5]:
             where = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
             problems.append(f"{where}: {error['msg']}")
-        return _envelope(422, "Validation failed: " + "; ".join(problems))
+        return error_response(InvalidBody("Validation failed: " + "; ".join(problems)))
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)

@@ -25,6 +25,7 @@ from yarl import URL
 from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
+from heliograph.errors import error_body
 from heliograph.gateway.streams import UsageChunkFilter
 from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers, refused
 from heliograph.ingest.calls import LoggedCall, record_of
@@ -264,7 +265,7 @@ class Gateway:
 
     async def _failed(self, send: Send, exchange: _Exchange, status: int, message: str) -> None:
         self.stats.upstream_errors += 1
-        body = orjson.dumps({"data": None, "error": message})
+        body = error_body(message)
         await send(
             {
                 "type": "http.response.start",
