@@ -27,7 +27,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
-from heliograph.domain import feedback
+from heliograph.domain import feedback, records
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.store import Store
@@ -209,7 +209,7 @@ async def load_demo(
 
     `advance(n)` is called as sessions are stored and as they are rated (2 x `sessions` in all).
     """
-    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    now = now_ms if now_ms is not None else records.now_ms()
     batch: list[RequestRecord] = []
     pending: list[_Session] = []
     ratings: list[tuple[str, bool]] = []

@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import orjson
 
-from heliograph.api.schemas import NANO, session_time
-from heliograph.domain.records import RequestRecord
+from heliograph.api.schemas import session_time
+from heliograph.domain.records import NANO_USD_PER_USD, RequestRecord
 
 __all__ = ["FILTERS", "body_text", "cost", "count", "duration", "percent", "quote_id", "usd", "when"]
 
@@ -19,7 +19,7 @@ BODY_DISPLAY_CHARS = 20_000  # longer bodies are cut on the page; the API serves
 def usd(nano_usd: int | float) -> str:
     """Nano-USD as dollars, always with USD_DECIMALS decimals, so a column of costs lines up on its
     decimal point and a small call's cost still shows: $12.340000, $0.012300, $0.000026."""
-    return f"${nano_usd / NANO:,.{USD_DECIMALS}f}"
+    return f"${nano_usd / NANO_USD_PER_USD:,.{USD_DECIMALS}f}"
 
 
 def cost(record: RequestRecord) -> str:
@@ -29,7 +29,7 @@ def cost(record: RequestRecord) -> str:
 
 def usd_value(dollars: float) -> str:
     """Dollars (a float, as the metrics carry them) shown like `usd`."""
-    return usd(dollars * NANO)
+    return usd(dollars * NANO_USD_PER_USD)
 
 
 def duration(ms: int | float) -> str:

@@ -10,8 +10,14 @@ from heliograph.dashboard.charts import activity_chart, histogram_chart
 from heliograph.dashboard.listing import DAY_MS, RANGES
 from heliograph.dashboard.session_view import SessionView, session_view
 from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
-from heliograph.domain.metrics import NANO_USD_PER_USD, SortedValues, distribution
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.metrics import SortedValues, distribution
+from heliograph.domain.records import (
+    NANO_USD_PER_USD,
+    SESSION_ID_KEY,
+    SESSION_NAME_KEY,
+    SESSION_PATH_KEY,
+    RequestRecord,
+)
 from heliograph.domain.store import SessionActivity, SessionSummary, SessionTotals, StoredRequest
 
 __all__ = ["sample_charts", "sample_comparison", "sample_session", "sample_sessions", "sample_totals"]

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from heliograph.domain.headers import property_key
+from heliograph.domain.records import NANO_USD_PER_USD
 from heliograph.errors import InvalidInput
 
 __all__ = [
@@ -245,7 +246,7 @@ def _coerce(spec: FieldSpec, value: object) -> Value:
         number = _number(spec.name, value)
         if spec.usd:
             # Clamped into 64 bits: beyond any stored cost either way, so comparisons mean the same.
-            return max(-_INT63, min(_INT63, int((number * 1_000_000_000).to_integral_value())))
+            return max(-_INT63, min(_INT63, int((number * NANO_USD_PER_USD).to_integral_value())))
         return int(number) if number == number.to_integral_value() else float(number)
     if spec.kind == "timestamp":
         return _epoch_ms(spec.name, value)

@@ -1,21 +1,31 @@
-"""The normalised request record that ingestion produces and storage writes."""
+"""The normalised request record that ingestion produces and storage writes, and the units every layer
+keeps it in: times in UTC epoch milliseconds (`now_ms`), money in integer nano-USD (`NANO_USD_PER_USD`)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 __all__ = [
     "FEEDBACK_KEY",
+    "NANO_USD_PER_USD",
     "SESSION_ID_KEY",
     "SESSION_NAME_KEY",
     "SESSION_PATH_KEY",
     "RequestRecord",
+    "now_ms",
 ]
 
 SESSION_ID_KEY = "Helicone-Session-Id"
 SESSION_NAME_KEY = "Helicone-Session-Name"
 SESSION_PATH_KEY = "Helicone-Session-Path"
 FEEDBACK_KEY = "Helicone-Session-Feedback"
+NANO_USD_PER_USD = 1_000_000_000
+
+
+def now_ms() -> int:
+    """The current time in UTC epoch milliseconds."""
+    return time.time_ns() // 1_000_000
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ import orjson
 
 from heliograph.domain.headers import read_helicone_headers
 from heliograph.domain.pricing import PriceTable
-from heliograph.domain.records import RequestRecord
+from heliograph.domain.records import NANO_USD_PER_USD, RequestRecord
 from heliograph.errors import INVALID_JSON_BODY, InvalidBody, InvalidInput
 from heliograph.ingest.calls import LoggedCall, json_text, record_of
 
@@ -190,7 +190,7 @@ def _cost_override(cost: object) -> int | None:
     if not _is_number(cost):
         raise InvalidInput("Invalid providerResponse: 'cost' should be a number")
     try:
-        nano = (Decimal(str(cost)) * 1_000_000_000).to_integral_value()
+        nano = (Decimal(str(cost)) * NANO_USD_PER_USD).to_integral_value()
     except InvalidOperation:
         raise InvalidInput("Invalid providerResponse: 'cost' should be a number") from None
     return max(int(nano), 0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,6 +21,7 @@ from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
 from heliograph.api.routing import OFF_LOOP_JSON_BYTES, check_json_content_type
+from heliograph.domain.records import now_ms
 from heliograph.errors import HeliographError
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
@@ -73,7 +73,7 @@ class AsyncLogEndpoints:
             provider=provider,
             headers=headers,
             org_id=org_id,
-            received_at_ms=time.time_ns() // 1_000_000,
+            received_at_ms=now_ms(),
             prices=state.prices,
             custom_trace=provider == _CUSTOM_TRACE,
         )

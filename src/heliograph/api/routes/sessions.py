@@ -11,7 +11,6 @@ from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
-    NANO,
     AveragePublic,
     Envelope,
     FeedbackBreakdownCreate,
@@ -38,7 +37,7 @@ from heliograph.domain.breakdown import MAX_BREAKDOWN_VALUES, breakdown, check_d
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import validate_session_id
 from heliograph.domain.metrics import MetricDistribution, percentile_fraction
-from heliograph.domain.records import SESSION_PATH_KEY
+from heliograph.domain.records import NANO_USD_PER_USD, SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery, build_path_tree, check_timezone
 from heliograph.errors import InvalidInput, NotFound
 
@@ -91,8 +90,8 @@ async def count_sessions(
     return Envelope(
         data=SessionCountPublic(
             count=totals.session_count,
-            total_cost=totals.cost_nano_usd / NANO,
-            avg_cost=totals.cost_nano_usd / NANO / n,
+            total_cost=totals.cost_nano_usd / NANO_USD_PER_USD,
+            avg_cost=totals.cost_nano_usd / NANO_USD_PER_USD / n,
             avg_latency=totals.latency_sum_ms / n,
             avg_requests=totals.request_count / n,
         )

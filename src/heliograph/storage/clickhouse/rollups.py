@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Set
 from functools import partial
 
+from heliograph.domain.records import now_ms
 from heliograph.storage.clickhouse.client import (
     Connection,
     WriteSession,
     change_ms_sql,
     change_version,
-    now_ms,
 )
 from heliograph.storage.clickhouse.reads import (
     Params,

@@ -17,7 +17,7 @@ from typing import Any
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, SortedValues, session_metrics
-from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
+from heliograph.domain.records import FEEDBACK_KEY, RequestRecord, now_ms
 from heliograph.domain.requests import RequestQuery, RequestSort
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import (
@@ -33,7 +33,6 @@ from heliograph.storage.clickhouse.client import (
     change_ms,
     change_version,
     first_version,
-    now_ms,
     parse_url,
 )
 from heliograph.storage.clickhouse.newest import newest_page
