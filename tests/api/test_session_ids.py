@@ -10,8 +10,11 @@ import uuid
 from urllib.parse import quote
 
 import pytest
+from fastapi.routing import APIRoute
 
 from dashboard.dashboard_support import signed_in
+from heliograph.api.routes import sessions
+from heliograph.api.session_paths import RESERVED_PATHS
 from support import Cast, Tenant
 
 TRICKY_IDS = [
@@ -70,6 +73,15 @@ class TestEveryApiEndpointTakesTheId:
         assert alice.client.get(_path(other)).status_code == 200  # nothing else went with it
 
 
+def test_every_fixed_session_path_with_a_slash_is_reserved() -> None:
+    fixed = {
+        route.path.removeprefix("/v1/session/")
+        for route in sessions.router.routes
+        if isinstance(route, APIRoute) and "{" not in route.path
+    }
+    assert {path for path in fixed if "/" in path} == set(RESERVED_PATHS)
+
+
 class TestUnencodedSlashes:
     def test_an_unencoded_slash_reaches_the_session_where_the_path_is_unambiguous(self, cast: Cast) -> None:
         session_id = _log_session(cast.alice, "team/agent/")
@@ -87,6 +99,12 @@ class TestUnencodedSlashes:
         response = cast.alice.client.get(f"{_path(tagged)}%2Ftag")
         assert response.status_code == 404
         assert response.json() == {"data": None, "error": "Session not found"}
+
+    def test_a_get_of_a_fixed_path_is_405_but_the_encoded_id_is_a_session(self, cast: Cast) -> None:
+        response = cast.alice.client.get("/v1/session/feedback/breakdown")
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+        assert cast.alice.client.get("/v1/session/feedback%2Fbreakdown").status_code == 404
 
 
 @pytest.mark.parametrize("base", TRICKY_IDS)

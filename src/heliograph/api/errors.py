@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from heliograph.errors import HeliographError, InvalidBody, Unavailable, error_body
 
@@ -86,8 +86,18 @@ def _allowed_methods(request: Request) -> str:
     path = request.scope["path"]
     methods = {
         method
-        for route in request.app.routes
-        if isinstance(route, Route) and route.methods and route.path_regex.match(path)
+        for route in _flat_routes(request.app.routes)
+        if route.methods and route.path_regex.match(path)
         for method in route.methods
     }
     return ", ".join(sorted(methods))
+
+
+def _flat_routes(routes: Iterable[BaseRoute]) -> Iterator[Route]:
+    """The routes, with those of included routers (which newer FastAPI keeps whole, as `original_router`)."""
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _flat_routes(included.routes)

@@ -15,16 +15,21 @@ from urllib.parse import unquote, unquote_to_bytes
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["SESSION_PATH_PREFIXES", "SessionIdPaths", "escape_segment"]
+__all__ = ["RESERVED_PATHS", "SESSION_PATH_PREFIXES", "SessionIdPaths", "escape_segment"]
 
 # Every path whose routes take a session id.
 SESSION_PATH_PREFIXES = ("/v1/session/", "/dashboard/sessions/")
 
 
+# The JSON API's own paths below /v1/session/ that hold a slash: unencoded, they are those endpoints (a
+# GET of one is 405, not a session); a session spelled like one is reached with its slash encoded.
+RESERVED_PATHS = ("name/query", "metrics/query", "feedback/breakdown")
+
+
 class _SessionIdConvertor(Convertor[str]):
     """`{session_id:session_id}`: one or more segments, decoded (an encoded `/` is part of the id)."""
 
-    regex = ".+"
+    regex = "(?!(?:" + "|".join(RESERVED_PATHS) + ")$).+"
 
     def convert(self, value: str) -> str:
         return unquote(value)
