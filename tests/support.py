@@ -22,15 +22,28 @@ SERVER_START_SECONDS = 30
 
 @dataclass
 class Server:
-    """A `heliograph serve` process on loopback."""
+    """A `heliograph serve` process on loopback, or the app in this process (`process` None; its clients
+    then go through `transport`, see in_process.py)."""
 
     base_url: str
     database_url: str
     log_path: Path
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None
+    transport: httpx.BaseTransport | None = None
 
     def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path.exists():
+            return "(the app runs in the test process: its log is in the captured output)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def client(self, **options: Any) -> httpx.Client:
+        """A client of this server (timeout 30 s unless given)."""
+        return httpx.Client(base_url=self.base_url, transport=self.transport, **{"timeout": 30, **options})
+
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """One request to this server with a client of its own."""
+        with self.client() as client:
+            return client.request(method, path, **options)
 
 
 def free_port() -> int:
@@ -77,6 +90,7 @@ def start_server(
 
 
 def stop_server(server: Server) -> None:
+    assert server.process is not None
     server.process.terminate()
     try:
         server.process.wait(timeout=15)
@@ -117,15 +131,15 @@ class Tenant:
 
 def new_tenant(server: Server, org: str, key_name: str = "test") -> Tenant:
     """A key for organization `org` (created if needed), made by the server, with a client that sends it."""
-    created = httpx.post(
-        f"{server.base_url}/v1/admin/keys",
-        json={"org": org, "name": key_name},
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        timeout=30,
-    )
+    with server.client() as admin:
+        created = admin.post(
+            "/v1/admin/keys",
+            json={"org": org, "name": key_name},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
     assert created.status_code == 201, created.text
     key, org_id = created.json()["data"]["key"], created.json()["data"]["org_id"]
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    client = server.client(headers={"Authorization": f"Bearer {key}"})
     return Tenant(name=org, key=key, client=client, server=server, org_id=org_id)
 
 

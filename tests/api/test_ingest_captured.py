@@ -142,6 +142,7 @@ def _replay(server: Server, tenant: Tenant, capture: dict[str, Any]) -> httpx.Re
         return client.post(capture["path"], content=content, headers=headers)
 
 
+@pytest.mark.real_server
 class TestReplayingCapturedClients:
     def test_every_async_log_capture_is_in_the_replay_table(self) -> None:
         captured = {

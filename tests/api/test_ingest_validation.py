@@ -330,6 +330,7 @@ def _chunks(content: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
 TOO_LARGE = {"data": None, "error": f"Request body is larger than {MAX_BODY_BYTES} bytes"}
 
 
+@pytest.mark.real_server
 class TestBodySize:
     @pytest.fixture
     def alice(self, cast: Cast) -> Tenant:

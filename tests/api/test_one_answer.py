@@ -58,7 +58,8 @@ def _send(
     headers = {} if content_type is None else {"Content-Type": content_type}
     if path == ADMIN_PATH:
         headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-        return httpx.request(method, tenant.server.base_url + path, content=content, headers=headers)
+        with tenant.server.client() as admin:
+            return admin.request(method, path, content=content, headers=headers)
     return tenant.client.request(method, path, content=content, headers=headers)
 
 

@@ -102,6 +102,7 @@ def _first_request(tenant: Tenant, session_id: str) -> dict[str, Any]:
     return detail["requests"][0]
 
 
+@pytest.mark.real_server
 class TestFeedbackFromTheManualLogger:
     def test_feedback_marks_the_first_request_and_the_last_call_wins(
         self, server: Server, cast: Cast

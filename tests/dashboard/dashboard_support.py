@@ -28,7 +28,7 @@ COOKIE = "heliograph_dashboard"
 def signed_in(tenant: Tenant) -> Iterator[httpx.Client]:
     """A browser-like client (cookies kept, redirects not followed, its Origin sent on each post, as
     browsers do) signed in with the tenant's key."""
-    with httpx.Client(base_url=tenant.server.base_url, headers=origin(tenant.server), timeout=30) as client:
+    with tenant.server.client(headers=origin(tenant.server)) as client:
         response = client.post(SIGN_IN, data={"api_key": tenant.key})
         assert response.status_code == 303, response.text
         assert COOKIE in client.cookies
