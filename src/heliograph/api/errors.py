@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers", "metho
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
+_PARAMETER = re.compile(r"\{[^}]*\}")
 
 # What every JSON endpoint may answer besides success, for the OpenAPI document.
 # The content is spelled out (not `model`) so that routes answering text on success, like the async
@@ -84,12 +86,12 @@ def _allowed_methods(request: Request) -> str:
     share it (POST and DELETE of a session's feedback).
     """
     path = request.scope["path"]
-    methods = {
-        method
-        for route in _flat_routes(request.app.routes)
-        if route.methods and route.path_regex.match(path)
-        for method in route.methods
-    }
+    matched = [r for r in _flat_routes(request.app.routes) if r.methods and r.path_regex.match(path)]
+    # The most specific paths win, as in OpenAPI: /v1/session/query is not a session id, and neither is
+    # x/feedback in /v1/session/x/feedback (a session id may hold a slash).
+    fixed = {id(route): len(_PARAMETER.sub("", route.path_format)) for route in matched}
+    most = max(fixed.values(), default=0)
+    methods = {method for route in matched if fixed[id(route)] == most for method in route.methods or ()}
     return ", ".join(sorted(methods))
 
 
