@@ -113,7 +113,7 @@ def serve(
         err.print(f"API key (organization 'default', kept in {ready_key}):\n  [bold]{key}[/bold]")
         if created and load_demo:
             summary = asyncio.run(demo.load_demo_into(settings.database_url, org="default"))
-            err.print(f"Loaded the demo: {summary.sessions:,} sessions, {summary.requests:,} requests.")
+            err.print(summary.report("default"), highlight=False)
     err.print(f"Heliograph {base}  ·  dashboard {base}/  ·  API docs {base}/docs")
     err.print(f"Database {settings.database_url}")
     # uvicorn answers SIGTERM/SIGINT by refusing new connections, finishing requests in flight (for up
