@@ -10,13 +10,15 @@ install: $(STAMP)
 
 # Reinstall only when the project definition changes.
 $(STAMP): pyproject.toml
+	@echo "Installing Heliograph and its dependencies into $(VENV) (about a minute the first time)..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,clickhouse]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,clickhouse]'  # its lines are the progress
 	touch $(STAMP)
 
+# `make run PORT=8586` (or HELIOGRAPH_PORT=8586 make run) serves on another port.
 run: install
-	$(BIN)/heliograph serve --ready-key .heliograph/api-key --demo
+	$(BIN)/heliograph serve --ready-key .heliograph/api-key --demo $(if $(PORT),--port $(PORT))
 
 test: install
 	$(BIN)/pytest
