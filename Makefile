@@ -41,6 +41,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/mypy tests
 
 fix: install
 	$(BIN)/ruff format src tests bench

@@ -99,7 +99,8 @@ CHDB_SERVER_SUITES = (
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep the chdb runs of the server-level suites in CHDB_SERVER_SUITES only, and in process
     (IN_PROCESS) the SQLite runs only (deselect the rest)."""
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         params = getattr(item, "callspec", None)
         databases = (

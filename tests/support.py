@@ -31,6 +31,12 @@ class Server:
     process: subprocess.Popen[bytes] | None
     transport: httpx.BaseTransport | None = None
 
+    @property
+    def os_process(self) -> subprocess.Popen[bytes]:
+        """The server's process (a test that signals it needs a real server)."""
+        assert self.process is not None, "the app runs in the test process"
+        return self.process
+
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
             return "(the app runs in the test process: its log is in the captured output)"
@@ -90,13 +96,13 @@ def start_server(
 
 
 def stop_server(server: Server) -> None:
-    assert server.process is not None
-    server.process.terminate()
+    process = server.os_process
+    process.terminate()
     try:
-        server.process.wait(timeout=15)
+        process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+        process.kill()
+        process.wait()
 
 
 def skip_on_chdb(database_url: str) -> None:

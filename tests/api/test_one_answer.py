@@ -30,13 +30,13 @@ ADMIN_PATH = "/v1/admin/keys"
 
 def _json_routes() -> list[tuple[str, str, list[str]]]:
     """(method, path template, required body fields) of every JSON API route that takes a body."""
-    routes = []
+    routes: list[tuple[str, str, list[str]]] = []
     for router in ROUTERS:
         for route in router.routes:
             if isinstance(route, APIRoute) and route.body_field is not None:
                 model: Any = route.body_field.field_info.annotation
                 required = [name for name, field in model.model_fields.items() if field.is_required()]
-                routes.extend((method, route.path_format, required) for method in sorted(route.methods))
+                routes.extend((method, route.path_format, required) for method in sorted(route.methods or ()))
     return routes
 
 

@@ -94,12 +94,14 @@ def _log_two_sessions_with_the_manual_logger(server: Server, tenant: Tenant) -> 
 def _session_row(tenant: Tenant, session_id: str) -> dict[str, Any]:
     rows = tenant.client.post("/v1/session/query", json=query_body(search=session_id)).json()["data"]
     (row,) = [r for r in rows if r["session_id"] == session_id]
-    return row
+    found: dict[str, Any] = row
+    return found
 
 
 def _first_request(tenant: Tenant, session_id: str) -> dict[str, Any]:
     detail = tenant.client.get(f"/v1/session/{session_id}").json()["data"]
-    return detail["requests"][0]
+    first: dict[str, Any] = detail["requests"][0]
+    return first
 
 
 @pytest.mark.real_server

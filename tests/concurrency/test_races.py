@@ -62,7 +62,7 @@ def _feedback_everywhere(tenant: Tenant, session_id: str, first_request_id: str)
             ).json()["data"]
         ]
     }
-    return {detail["session"]["feedback"], as_property, *(by_filter or {None})}
+    return {detail["session"]["feedback"], as_property, *(by_filter or [None])}
 
 
 def _log_session(tenant: Tenant, session_id: str, requests: int) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -68,10 +69,10 @@ def _feedback(value: str) -> SessionQuery:
     )
 
 
-async def _sessions(store: Store, org_id: str, raw_filter: object = "all", **query: object) -> list[str]:
+async def _sessions(store: Store, org_id: str, raw_filter: object = "all", **query: Any) -> list[str]:
     found = await store.query_sessions(
         org_id=org_id, query=SessionQuery(filter=parse_filter(raw_filter), **query)
-    )  # type: ignore[arg-type]
+    )
     return [s.session_id for s in found]
 
 
