@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Response, Route, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Response, Route, ViewportSize, sync_playwright
 
 from heliograph.cli.demo import load_demo_into
 from heliograph.cli.keys import create_key
@@ -379,7 +379,12 @@ def test_the_timeline_of_a_long_session_has_labels_that_never_overlap(tab: Tab, 
 
 def test_a_hostile_message_is_shown_as_text_and_runs_nothing(tab: Tab, site: Site) -> None:
     dialogs: list[str] = []
-    tab.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.page.on("dialog", dismiss)
     tab.sign_in(site.zeta_key)
     assert tab.page.locator(".top-nav a").all_inner_texts() == ["Sessions", "Metrics", "Feedback comparison"]
     tab.goto(f"/dashboard/sessions/{site.hostile_session}")
