@@ -12,6 +12,7 @@ The endpoints are read from the app itself, so a new one is covered when it is a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -19,7 +20,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 from heliograph.api.routes.ingest import CUSTOM_TRACE_PATHS
+from heliograph.api.schemas import ErrorPublic
 from heliograph.app import ROUTERS
+from heliograph.errors import error_body
 from heliograph.ingest.asynclog import PROVIDERS
 from ingest_support import snapshot
 from support import ADMIN_TOKEN, Cast, Tenant
@@ -61,6 +64,13 @@ def _send(
         with tenant.server.client() as admin:
             return admin.request(method, path, content=content, headers=headers)
     return tenant.client.request(method, path, content=content, headers=headers)
+
+
+def test_the_one_envelope_builder_writes_the_documented_error_model() -> None:
+    assert ErrorPublic.model_validate_json(error_body("Invalid JSON body")) == ErrorPublic(
+        error="Invalid JSON body"
+    )
+    assert json.loads(error_body("x")) == {"data": None, "error": "x"}
 
 
 def test_every_json_endpoint_is_covered() -> None:
