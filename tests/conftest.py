@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from fake_upstream import serve_fake_upstream
+from heliograph.testing.fake_upstream import serve_fake_upstream
 from in_process import serve_in_process
 from support import Cast, Server, free_port, new_tenant, start_server, stop_server
 

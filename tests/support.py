@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from heliograph.testing.bodies import log_body as log_body  # re-exported for the tests
+from heliograph.testing.bodies import timing as timing
+
 FAR_PAST_MS, FAR_FUTURE_MS = 0, 4_102_444_800_000
 # Test servers create tenants' keys over HTTP (POST /v1/admin/keys): a chdb store admits one process.
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -160,50 +163,6 @@ class Cast:
 
 
 # -- bodies ------------------------------------------------------------------------------------
-
-
-def timing(start_ms: int, end_ms: int, ttft_ms: float | None = None) -> dict[str, Any]:
-    return {
-        "startTime": {"seconds": start_ms // 1000, "milliseconds": start_ms % 1000},
-        "endTime": {"seconds": end_ms // 1000, "milliseconds": end_ms % 1000},
-        "timeToFirstToken": ttft_ms,
-    }
-
-
-def log_body(
-    *,
-    model: str = "gpt-4o-mini",
-    start_ms: int | None = None,
-    latency_ms: int = 100,
-    prompt_tokens: int = 10,
-    completion_tokens: int = 5,
-    status: int = 200,
-    meta: dict[str, str] | None = None,
-    content: str = "hello",
-) -> dict[str, Any]:
-    """An async-log body in the shape HeliconeManualLogger sends, with OpenAI-style usage."""
-    start = start_ms if start_ms is not None else int(time.time() * 1000)
-    return {
-        "providerRequest": {
-            "url": "custom-model-nopath",
-            "json": {"model": model, "messages": [{"role": "user", "content": content}]},
-            "meta": meta or {},
-        },
-        "providerResponse": {
-            "headers": {},
-            "status": status,
-            "json": {
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            },
-        },
-        "timing": timing(start, start + latency_ms),
-    }
 
 
 def session_headers(

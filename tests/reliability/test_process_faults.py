@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from reliability.chaos import Load, check_stored, drive
+from heliograph.testing.chaos import Load, check_stored, drive
 from support import Server, new_tenant, start_server, stop_server
 
 KILL_ROUNDS = 3
