@@ -1,0 +1,126 @@
+"""Every endpoint Heliograph shares with Helicone answers as Helicone's own OpenAPI document says.
+
+Data is logged by the real `helicone-helpers` logger; each request body is the document's example or
+is built from its request schemas (every sort key, every filter field and operator, the legacy
+tables), and each answer is validated with `jsonschema` against Helicone's response schema.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from helicone_helpers import HeliconeManualLogger
+
+from helicone_contract import DOCUMENT, SCHEMAS, operation, validate_answer
+from support import Server, Tenant, new_tenant, query_body, session_headers
+
+SHARED_PATHS = [
+    ("/v1/request/query", "post"),
+    ("/v1/request/query-clickhouse", "post"),
+]
+
+
+def _completion(text: str, *, reasoning: int) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:8]}",
+        "object": "chat.completion",
+        "model": "o4-mini-2025-04-16",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": 30,
+            "completion_tokens": 20,
+            "total_tokens": 50,
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
+        },
+    }
+
+
+class Logged:
+    """A tenant with two calls logged by HeliconeManualLogger, and what the test knows of them."""
+
+    def __init__(self, tenant: Tenant, completions: list[dict[str, Any]], session_id: str) -> None:
+        self.tenant = tenant
+        self.completions = completions
+        self.session_id = session_id
+
+    def post(self, path: str, body: Any) -> Any:
+        response = self.tenant.client.post(path, json=body)
+        assert response.status_code in (200, 201), (path, body, response.text)
+        answer = response.json()
+        validate_answer(path.replace(self.session_id, "{sessionId}"), "post", answer)
+        return answer
+
+
+@pytest.fixture(scope="module")
+def logged(server: Server) -> Iterator[Logged]:
+    tenant = new_tenant(server, f"contract-{uuid.uuid4().hex[:8]}")
+    logger = HeliconeManualLogger(api_key=tenant.key, logging_endpoint=server.base_url)
+    session_id = f"contract-{uuid.uuid4()}"
+    completions = [_completion("one", reasoning=8), _completion("two", reasoning=12)]
+    for index, completion in enumerate(completions):
+
+        def operation_(recorder: Any, completion: dict[str, Any] = completion) -> str:
+            recorder.append_results(completion)
+            return "done"
+
+        logger.log_request(
+            provider="openai",
+            request={"model": "o4-mini", "messages": [{"role": "user", "content": f"q{index}"}]},
+            operation=operation_,
+            additional_headers={
+                **session_headers(session_id, f"/step{index}", "Contract"),
+                "Helicone-Property-App": f"app-{index}",
+                "Helicone-User-Id": "user-1",
+            },
+        )
+    rows = tenant.client.post("/v1/request/query", json={"filter": "all", "limit": 10}).json()["data"]
+    assert len(rows) == 2
+    first = min(rows, key=lambda row: row["request_created_at"])["request_id"]
+    assert tenant.client.post(f"/v1/request/{first}/score", json={"scores": {"quality": 4}}).status_code == 201
+    yield Logged(tenant, completions, session_id)
+    tenant.client.close()
+
+
+@pytest.mark.parametrize(("path", "method"), SHARED_PATHS, ids=[p for p, _ in SHARED_PATHS])
+def test_the_documents_examples_are_answered_as_documented(logged: Logged, path: str, method: str) -> None:
+    examples = operation(path, method)["responses"]["200"]["content"]["application/json"]["examples"]
+    for example in examples.values():
+        answer = logged.post(path, example["value"])
+        assert isinstance(answer["data"], list)
+
+
+class TestRequestRows:
+    def test_rows_carry_what_the_response_says(self, logged: Logged) -> None:
+        rows = logged.post("/v1/request/query", {"filter": "all", "sort": {"created_at": "asc"}})["data"]
+        assert [row["response_id"] for row in rows] == [c["id"] for c in logged.completions]
+        assert [row["reasoning_tokens"] for row in rows] == [8, 12]
+        assert {row["response_model"] for row in rows} == {"o4-mini-2025-04-16"}
+        assert {row["request_model"] for row in rows} == {"o4-mini"}
+        assert {row["request_path"] for row in rows} == {row["target_url"] for row in rows}
+        apps = [{k.lower(): v for k, v in row["properties"].items()}["app"] for row in rows]
+        assert apps == ["app-0", "app-1"]
+        assert rows[0]["cache_enabled"] is False and rows[0]["assets"] == []
+
+    def test_one_request_by_id_is_a_whole_helicone_request(self, logged: Logged) -> None:
+        rows = logged.post("/v1/request/query", {"filter": "all"})["data"]
+        for row in rows:
+            response = logged.tenant.client.get(f"/v1/request/{row['request_id']}", params={"includeBody": "true"})
+            assert response.status_code == 200
+            validate_answer("/v1/request/{requestId}", "get", response.json())
+            assert response.json()["data"] == row
+
+
+def test_limit_zero_gives_an_empty_page(logged: Logged) -> None:
+    assert logged.post("/v1/request/query", {"filter": "all", "limit": 0})["data"] == []
+
+
+def test_the_session_endpoints_answer_as_documented(logged: Logged) -> None:
+    sessions = logged.post("/v1/session/query", query_body())["data"]
+    assert [s["session_id"] for s in sessions] == [logged.session_id]
+    logged.post("/v1/session/count", query_body())
+    logged.post("/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0})
+    logged.post("/v1/session/metrics/query", {"nameContains": "", "timezoneDifference": 0})
+    logged.post(f"/v1/session/{logged.session_id}/feedback", {"rating": True})
