@@ -79,7 +79,9 @@ def logged(server: Server) -> Iterator[Logged]:
     rows = tenant.client.post("/v1/request/query", json={"filter": "all", "limit": 10}).json()["data"]
     assert len(rows) == 2
     first = min(rows, key=lambda row: row["request_created_at"])["request_id"]
-    assert tenant.client.post(f"/v1/request/{first}/score", json={"scores": {"quality": 4}}).status_code == 201
+    assert (
+        tenant.client.post(f"/v1/request/{first}/score", json={"scores": {"quality": 4}}).status_code == 201
+    )
     yield Logged(tenant, completions, session_id)
     tenant.client.close()
 
@@ -107,7 +109,9 @@ class TestRequestRows:
     def test_one_request_by_id_is_a_whole_helicone_request(self, logged: Logged) -> None:
         rows = logged.post("/v1/request/query", {"filter": "all"})["data"]
         for row in rows:
-            response = logged.tenant.client.get(f"/v1/request/{row['request_id']}", params={"includeBody": "true"})
+            response = logged.tenant.client.get(
+                f"/v1/request/{row['request_id']}", params={"includeBody": "true"}
+            )
             assert response.status_code == 200
             validate_answer("/v1/request/{requestId}", "get", response.json())
             assert response.json()["data"] == row

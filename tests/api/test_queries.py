@@ -417,6 +417,10 @@ SORTS = [
     pytest.param({"user_id": "asc"}, [8, 2, 1, 3, 4, 6, 5, 7], id="user-asc-missing-last"),
     pytest.param({"time_to_first_token": "asc"}, [7, 4, 8, 6, 5, 3, 2, 1], id="ttft-asc-missing-last"),
     pytest.param({"properties.prompt-version": "desc"}, [5, 4, 3, 2, 1, 8, 7, 6], id="property-desc"),
+    pytest.param({"properties": {"prompt-version": "desc"}}, [5, 4, 3, 2, 1, 8, 7, 6], id="nested-property"),
+    pytest.param({"body_model": "asc"}, [4, 2, 8, 6, 5, 3, 1, 7], id="body-model-asc"),
+    pytest.param({"is_cached": "asc"}, [8, 7, 6, 5, 4, 3, 2, 1], id="is-cached-all-tie"),
+    pytest.param({"values": {"name": "asc"}}, [8, 7, 6, 5, 4, 3, 2, 1], id="values-all-tie"),
 ]
 
 
@@ -433,6 +437,41 @@ class TestRequestQuery:
         self, data: Dataset, sort: dict[str, str], expected: list[int]
     ) -> None:
         assert request_ids(data, sort=sort) == expected
+
+    def test_a_random_sort_returns_every_request(self, data: Dataset) -> None:
+        assert sorted(request_ids(data, sort={"random": True})) == list(range(1, 9))
+
+    @pytest.mark.parametrize(
+        ("page", "expected"),
+        [
+            pytest.param({"limit": 0}, [], id="limit-0"),
+            pytest.param({"limit": -3}, [], id="negative-limit"),
+            pytest.param({"limit": 2.9, "offset": 1.5}, [7, 6], id="fractions-drop"),
+            pytest.param({"limit": 5000, "offset": -4}, [8, 7, 6, 5, 4, 3, 2, 1], id="over-1000"),
+        ],
+    )
+    def test_any_limit_helicones_schema_allows_is_answered(
+        self, data: Dataset, page: dict[str, float], expected: list[int]
+    ) -> None:
+        assert request_ids(data, **page) == expected
+
+    @pytest.mark.parametrize(
+        ("flags", "expected"),
+        [
+            pytest.param({"isCached": True}, [], id="cached"),
+            pytest.param({"isCached": False}, [8, 7, 6, 5, 4, 3, 2, 1], id="uncached"),
+            pytest.param({"isPartOfExperiment": True}, [], id="in-experiment"),
+            pytest.param(
+                {"isPartOfExperiment": False, "includeInputs": True}, [8, 7, 6, 5, 4, 3, 2, 1], id="not"
+            ),
+        ],
+    )
+    def test_cache_and_experiment_flags_answer_as_no_cache_and_no_experiments(
+        self, data: Dataset, flags: dict[str, bool], expected: list[int]
+    ) -> None:
+        assert request_ids(data, **flags) == expected
+        count = data.tenant.client.post("/v1/request/count/query", json={"filter": "all", **flags})
+        assert count.json()["data"] == len(expected)
 
     def test_pages_cover_everything_once(self, data: Dataset) -> None:
         pages = [request_ids(data, limit=3, offset=offset, sort={"cost": "asc"}) for offset in (0, 3, 6)]
@@ -556,7 +595,13 @@ class TestHostileInput:
             pytest.param(
                 {"filter": "all", "sort": {"cost": "asc", "latency": "asc"}}, "exactly one key", id="two"
             ),
-            pytest.param({"filter": "all", "limit": 1001}, "limit", id="limit"),
+            pytest.param({"filter": "all", "limit": "ten"}, "limit", id="limit"),
+            pytest.param({"filter": "all", "sort": {"random": False}}, "random", id="random-false"),
+            pytest.param(
+                {"filter": "all", "sort": {"properties": {"a": "asc", "b": "asc"}}},
+                "one key",
+                id="two-properties",
+            ),
             pytest.param({}, "filter", id="no-filter"),
         ],
     )

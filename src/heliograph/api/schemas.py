@@ -14,7 +14,7 @@ from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 from pydantic.config import JsonDict
 
-from heliograph.domain.requests import SORT_KEYS
+from heliograph.domain.requests import HELICONE_SORT_KEYS, MAX_PAGE
 from heliograph.domain.scores import MAX_SCORE, MAX_SCORES
 from heliograph.domain.sessions import PathNode
 from heliograph.domain.store import SessionSummary, StoredRequest
@@ -251,26 +251,41 @@ class SessionTagCreate(_Body):
     tag: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
 
 
+_SORT_DIRECTION: JsonDict = {"enum": ["asc", "desc"]}
+# Helicone's SortLeafRequest, plus the flat `properties.<key>` (an addition); one key at a time.
+_REQUEST_SORT: JsonDict = {
+    "type": "object",
+    "maxProperties": 1,
+    "properties": {
+        **{key: _SORT_DIRECTION for key in HELICONE_SORT_KEYS},
+        "random": {"enum": [True]},
+        "properties": {"type": "object", "maxProperties": 1, "additionalProperties": _SORT_DIRECTION},
+        "values": {"type": "object", "maxProperties": 1, "additionalProperties": _SORT_DIRECTION},
+    },
+    "patternProperties": {r"^properties\.[^\x00]{1,256}$": _SORT_DIRECTION},
+    "additionalProperties": False,
+}
+
+
 class RequestQueryCreate(_Body):
     filter: Any = Field(description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
-    offset: JsonInt = Field(0, ge=0, le=10_000_000)
-    limit: JsonInt = Field(10, ge=1, le=1000)
-    sort: dict[str, Literal["asc", "desc"]] | None = Field(
-        None,
-        description="One key: created_at, latency, cost, total_tokens, prompt_tokens, completion_tokens, "
-        "user_id, time_to_first_token or properties.<key>",
-        json_schema_extra={
-            "maxProperties": 1,
-            "propertyNames": {
-                "anyOf": [{"enum": list(SORT_KEYS)}, {"pattern": r"^properties\.[^\x00]{1,256}$"}]
-            },
-        },
+    offset: float = Field(0, description="Rows to skip (fractions drop; below 0 counts as 0)")
+    limit: float = Field(
+        10, description=f"Rows per page, at most {MAX_PAGE} (fractions drop; 0 or less: an empty page)"
     )
-    isScored: bool | None = None
-    # Accepted for compatibility with Helicone's RequestQueryParams; they change nothing here.
-    isCached: bool | None = None
-    includeInputs: bool | None = None
-    isPartOfExperiment: bool | None = None
+    sort: dict[str, Any] | None = Field(
+        None,
+        description='Helicone\'s sort: one key, as {"cost": "desc"} or {"properties": {"<key>": "asc"}}',
+        json_schema_extra=_REQUEST_SORT,
+    )
+    isScored: bool | None = Field(None, description="Only requests with (true) or without (false) a score")
+    # Heliograph has no cache, no experiments and no prompt inputs: every request is uncached and
+    # outside any experiment, and there are no inputs to include.
+    isCached: bool | None = Field(None, description="true: no request (none is cached); false: every one")
+    includeInputs: bool | None = Field(None, description="Accepted; there are no prompt inputs to include")
+    isPartOfExperiment: bool | None = Field(
+        None, description="true: no request (there are no experiments); false: every one"
+    )
 
 
 class ScoresCreate(_Body):

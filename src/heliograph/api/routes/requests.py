@@ -20,7 +20,7 @@ from heliograph.api.schemas import (
 )
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import check_property
-from heliograph.domain.requests import RequestQuery, parse_sort
+from heliograph.domain.requests import RequestQuery, page, parse_sort
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.errors import InvalidInput, NotFound
 
@@ -37,12 +37,15 @@ def _request_id(raw: str) -> str:
 
 
 async def _query(body: RequestQueryCreate, org_id: str, store: StoreDep) -> Envelope[list[RequestPublic]]:
+    limit, offset = page(limit=body.limit, offset=body.offset)
+    if body.isCached or body.isPartOfExperiment:
+        limit = 0  # nothing is cached and there are no experiments
     query = RequestQuery(
         filter=parse_filter(body.filter),
-        sort=parse_sort(dict(body.sort) if body.sort else None),
+        sort=parse_sort(body.sort),
         is_scored=body.isScored,
-        limit=body.limit,
-        offset=body.offset,
+        limit=limit,
+        offset=offset,
     )
     return Envelope(
         data=[RequestPublic.of(s) for s in await store.query_requests(org_id=org_id, query=query)]
@@ -68,10 +71,10 @@ async def query_requests_clickhouse(
 @router.post("/count/query", response_model=Envelope[int])
 async def count_requests(body: RequestQueryCreate, org_id: CurrentOrg, store: StoreDep) -> Envelope[int]:
     """How many requests match a filter."""
-    count = await store.count_requests(
-        org_id=org_id, filter=parse_filter(body.filter), is_scored=body.isScored
-    )
-    return Envelope(data=count)
+    filter = parse_filter(body.filter)
+    if body.isCached or body.isPartOfExperiment:
+        return Envelope(data=0)  # nothing is cached and there are no experiments
+    return Envelope(data=await store.count_requests(org_id=org_id, filter=filter, is_scored=body.isScored))
 
 
 @router.get("/{request_id}", response_model=Envelope[RequestPublic])
