@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from helicone_helpers import HeliconeManualLogger
 
-from helicone_contract import DOCUMENT, SCHEMAS, operation, validate_answer
+from helicone_contract import operation, validate_answer
 from support import Server, Tenant, new_tenant, query_body, session_headers
 
 SHARED_PATHS = [

@@ -1,4 +1,4 @@
-"""Read token usage (and the model name and id) out of OpenAI and Anthropic response bodies, streamed or not."""
+"""Read token usage, the model and the response id out of OpenAI and Anthropic bodies, streamed or not."""
 
 from __future__ import annotations
 
