@@ -405,6 +405,44 @@ REQUEST_FILTERS = [
         both("or", req("model", "like", "claude%"), req("user_id", "equals", "bob")), [4, 3], id="or"
     ),
     pytest.param(req("helicone-score-feedback", "equals", True), [5], id="feedback-score"),
+    pytest.param(req("scores.accuracy", "contains", "9"), [1], id="score-text-contains"),
+    pytest.param(req("scores.accuracy", "equals", "5"), [4], id="score-text-equals"),
+    pytest.param(req("scores.accuracy", "not-contains", "9"), [8, 7, 6, 5, 4, 3, 2], id="score-not-contains"),
+    pytest.param(req("scores_column", "equals", "accuracy"), [4, 1], id="scores-column"),
+    pytest.param(
+        {R: {"model": {"equals": "gpt-4o-mini"}}, "request": {"user_id": {"equals": "bob"}}},
+        [3],
+        id="two-tables-in-one-leaf",
+    ),
+    pytest.param(req("cache_enabled", "equals", False), [8, 7, 6, 5, 4, 3, 2, 1], id="never-cached"),
+    pytest.param(req("country_code", "equals", "NL"), [], id="no-country"),
+    pytest.param(
+        both("or", req("threat", "equals", True), req("user_id", "equals", "bob")), [3], id="nothing-or-bob"
+    ),
+]
+
+# Helicone's legacy tables, each beside the request_response_rmt filter it means.
+LEGACY_FILTERS = [
+    pytest.param({"request": {"user_id": {"equals": "bob"}}}, req("user_id", "equals", "bob"), id="user"),
+    pytest.param({"request": {"model": {"like": "gpt%"}}}, req("model", "like", "gpt%"), id="model"),
+    pytest.param(
+        {"request": {"prompt": {"contains": "refund"}}}, req("request_body", "contains", "refund"), id="p"
+    ),
+    pytest.param({"response": {"status": {"equals": 500}}}, req("status", "equals", 500), id="status"),
+    pytest.param(
+        {"response": {"body_tokens": {"gt": 200}}}, req("completion_tokens", "gt", 200), id="tokens"
+    ),
+    pytest.param(
+        {"feedback": {"rating": {"equals": True}}}, req("helicone-score-feedback", "equals", True), id="fb"
+    ),
+    pytest.param(
+        {"properties": {"env": {"equals": "prod"}}}, req("properties.env", "equals", "prod"), id="props"
+    ),
+    pytest.param(
+        {R: {"search_properties": {"env": {"equals": "prod"}}}},
+        req("properties.env", "equals", "prod"),
+        id="sp",
+    ),
 ]
 
 SORTS = [
@@ -431,6 +469,23 @@ class TestRequestQuery:
     ) -> None:
         assert request_ids(data, filter=filter_) == expected
         assert request_ids(data, path="/v1/request/query-clickhouse", filter=filter_) == expected
+
+    @pytest.mark.parametrize(("legacy", "modern"), LEGACY_FILTERS)
+    def test_a_legacy_table_means_what_helicone_maps_it_to(
+        self, data: Dataset, legacy: Any, modern: Any
+    ) -> None:
+        expected = request_ids(data, filter=modern)
+        assert expected, "the pair should select something"
+        assert request_ids(data, filter=legacy) == expected
+
+    def test_the_organization_and_response_time_fields_select_what_they_say(self, data: Dataset) -> None:
+        assert len(request_ids(data, filter=req("organization_id", "equals", data.tenant.org_id))) == 8
+        rows = data.tenant.client.post("/v1/request/query", json={"filter": "all", "limit": 100}).json()[
+            "data"
+        ]
+        newest = max(row["response_created_at"] for row in rows)
+        (latest,) = request_ids(data, filter=req("response_created_at", "gte", newest))
+        assert {row["request_id"]: row["response_created_at"] for row in rows}[rid(latest)] == newest
 
     @pytest.mark.parametrize(("sort", "expected"), SORTS)
     def test_every_sort_key_orders_with_ties_newest_first(

@@ -18,15 +18,18 @@ from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
 from heliograph.api.routes.otlp import OPENAPI_PATHS as OTLP_PATHS
 from heliograph.api.routes.otlp import OPENAPI_SCHEMAS as OTLP_SCHEMAS
 from heliograph.api.schemas import FILTER_REF, NO_NUL, AsyncLogCreate, CustomTraceCreate, ErrorPublic
-from heliograph.domain.filters import (
+from heliograph.domain.filter_fields import (
     FIELDS,
-    MAX_TEXT_VALUE_CHARS,
-    OPERATORS,
+    KEYED_TABLES,
+    LEGACY_FIELDS,
     REQUEST_TABLE,
-    SESSION_TABLE,
+    TABLES,
+    UNSTORED,
     FieldSpec,
     Kind,
+    Unstored,
 )
+from heliograph.domain.filters import MAX_TEXT_VALUE_CHARS, OPERATORS
 
 __all__ = ["filter_schemas", "install_openapi"]
 
@@ -38,6 +41,7 @@ _VALUES: dict[Kind, dict[str, Any]] = {
     "number": _NUMBER,
     "timestamp": {"anyOf": [_NUMBER, {"type": "string", "format": "date-time"}]},
     "bool": {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false"]}]},
+    "score": {"anyOf": [_NUMBER, {"type": "string", "maxLength": MAX_TEXT_VALUE_CHARS, "pattern": NO_NUL}]},
 }
 
 
@@ -45,37 +49,47 @@ def _exactly_one(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": properties, **extra}
 
 
-def _condition(spec: FieldSpec) -> dict[str, Any]:
+def _condition(spec: FieldSpec | Unstored) -> dict[str, Any]:
     """`{<operator>: <value>}` for the operators that apply to the field."""
+    equals_only = isinstance(spec, FieldSpec) and spec.equals_only
     operators = [
         name
         for name, op in OPERATORS.items()
-        if spec.kind in op.kinds and not (spec.equals_only and name != "equals")
+        if spec.kind in op.kinds and not (equals_only and name != "equals")
     ]
     return _exactly_one({name: _VALUES[spec.kind] for name in operators}, additionalProperties=False)
 
 
-def _field(spec: FieldSpec) -> dict[str, Any]:
-    if not spec.keyed:
-        return _condition(spec)
-    return {  # {"properties": {"<key>": {<operator>: <value>}}}
+def _keys_to(condition: dict[str, Any]) -> dict[str, Any]:
+    """`{"<key>": <condition>, ...}`: several keys are ANDed."""
+    return {
         "type": "object",
-        "minProperties": 1,
-        "maxProperties": 1,
         "propertyNames": {"minLength": 1, "pattern": NO_NUL},
-        "additionalProperties": _condition(spec),
+        "additionalProperties": condition,
     }
 
 
-def _leaf(table: str) -> dict[str, Any]:
-    specs = [spec for (spec_table, _), spec in FIELDS.items() if spec_table == table]
-    columns = _exactly_one(
-        {spec.name: _field(spec) for spec in specs},
+def _field(spec: FieldSpec | Unstored) -> dict[str, Any]:
+    keyed = isinstance(spec, FieldSpec) and spec.keyed
+    return _keys_to(_condition(spec)) if keyed else _condition(spec)
+
+
+def _table(table: str) -> dict[str, Any]:
+    if table in KEYED_TABLES:
+        return _keys_to(_condition(KEYED_TABLES[table]))
+    fields: dict[str, FieldSpec | Unstored] = {
+        **{name: spec for (t, name), spec in FIELDS.items() if t == table},
+        **{name: spec for (t, name), spec in UNSTORED.items() if t == table},
+        **{name: FIELDS[(REQUEST_TABLE, to)] for (t, name), to in LEGACY_FIELDS.items() if t == table},
+    }
+    keyed = [name for name, spec in fields.items() if isinstance(spec, FieldSpec) and spec.keyed]
+    return {
+        "type": "object",
+        "properties": {name: _field(spec) for name, spec in fields.items()},
         # The keyed fields also take their key after a dot: {"properties.<key>": {<operator>: <value>}}.
-        patternProperties={rf"^{spec.name}\.[^\x00]+$": _condition(spec) for spec in specs if spec.keyed},
-        additionalProperties=False,
-    )
-    return _exactly_one({table: columns}, required=[table], additionalProperties=False)
+        "patternProperties": {rf"^{name}\.[^\x00]+$": _condition(fields[name]) for name in keyed},
+        "additionalProperties": False,
+    }
 
 
 def filter_schemas() -> dict[str, dict[str, Any]]:
@@ -98,8 +112,12 @@ def filter_schemas() -> dict[str, dict[str, Any]]:
             "additionalProperties": False,
         },
         "FilterLeaf": {
-            "description": "One condition on a request-level or a session-level field",
-            "oneOf": [_leaf(REQUEST_TABLE), _leaf(SESSION_TABLE)],
+            "description": "Conditions on request-level or session-level fields (Helicone's legacy tables "
+            "too); every field of every table in one leaf must hold",
+            "type": "object",
+            "minProperties": 1,
+            "properties": {table: _table(table) for table in TABLES},
+            "additionalProperties": False,
         },
     }
 

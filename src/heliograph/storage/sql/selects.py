@@ -93,7 +93,7 @@ def request_conditions(org_id: str, node: FilterNode, *, is_scored: bool | None 
 
 def request_order(sort: RequestSort) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for a sort; missing values go last either way, ties fall back to newest first, then id."""
-    fallback = [requests.c.created_at_ms.desc(), requests.c.request_id.desc()]
+    fallback: list[sa.ColumnElement[Any]] = [requests.c.created_at_ms.desc(), requests.c.request_id.desc()]
     if sort.key == "none":
         return fallback
     if sort.key == "random":
