@@ -77,6 +77,7 @@ CHDB_SERVER_SUITES = (
     "api/test_sessions.py",
     "api/test_queries.py",
     "api/test_requests.py",
+    "api/test_helicone_compatibility.py",
     "api/test_ingest.py",
     "api/test_ingest_captured.py",
     "api/test_otlp.py",

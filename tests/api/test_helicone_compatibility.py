@@ -14,9 +14,14 @@ from typing import Any
 import pytest
 from helicone_helpers import HeliconeManualLogger
 
-from helicone_contract import operation, validate_answer
+from helicone_contract import filter_leaves, operation, sort_bodies, validate_answer, validate_body
 from support import Server, Tenant, new_tenant, query_body, session_headers
 
+REQUEST_LEAVES = filter_leaves(
+    "FilterLeafSubset_feedback-or-request-or-response-or-properties-or-values-or-request_response_rmt"
+    "-or-sessions_request_response_rmt_"
+)
+CLICKHOUSE_LEAVES = filter_leaves("FilterLeafSubset_request_response_rmt_")
 SHARED_PATHS = [
     ("/v1/request/query", "post"),
     ("/v1/request/query-clickhouse", "post"),
@@ -47,6 +52,8 @@ class Logged:
         self.session_id = session_id
 
     def post(self, path: str, body: Any) -> Any:
+        """POST a body Helicone's document allows; the answer must be a success it documents."""
+        validate_body(path.replace(self.session_id, "{sessionId}"), "post", body)
         response = self.tenant.client.post(path, json=body)
         assert response.status_code in (200, 201), (path, body, response.text)
         answer = response.json()
@@ -121,10 +128,61 @@ def test_limit_zero_gives_an_empty_page(logged: Logged) -> None:
     assert logged.post("/v1/request/query", {"filter": "all", "limit": 0})["data"] == []
 
 
+@pytest.mark.parametrize("leaf", [leaf for _, leaf in REQUEST_LEAVES], ids=[i for i, _ in REQUEST_LEAVES])
+def test_every_filter_field_and_operator_of_helicones_schema_is_answered(logged: Logged, leaf: Any) -> None:
+    rows = logged.post("/v1/request/query", {"filter": leaf, "limit": 10})["data"]
+    count = logged.post("/v1/request/count/query", {"filter": leaf})["data"]
+    assert count == len(rows) <= 2
+
+
+@pytest.mark.parametrize(
+    "leaf", [leaf for _, leaf in CLICKHOUSE_LEAVES], ids=[i for i, _ in CLICKHOUSE_LEAVES]
+)
+def test_every_clickhouse_filter_leaf_is_answered(logged: Logged, leaf: Any) -> None:
+    logged.post("/v1/request/query-clickhouse", {"filter": {"left": leaf, "operator": "or", "right": "all"}})
+
+
+def test_several_tables_in_one_leaf_must_all_hold(logged: Logged) -> None:
+    leaf = {
+        "request_response_rmt": {
+            "properties": {"app": {"equals": "app-1"}},
+            "cache_enabled": {"equals": False},
+        },
+        "request": {"user_id": {"equals": "user-1"}},
+        "response": {"body_tokens": {"equals": 20}},
+    }
+    (row,) = logged.post("/v1/request/query", {"filter": leaf})["data"]
+    assert row["response_id"] == logged.completions[1]["id"]
+
+
+@pytest.mark.parametrize("sort", [sort for _, sort in sort_bodies()], ids=[i for i, _ in sort_bodies()])
+def test_every_sort_of_helicones_schema_is_answered(logged: Logged, sort: dict[str, Any]) -> None:
+    rows = logged.post("/v1/request/query", {"filter": "all", "sort": sort})["data"]
+    assert len(rows) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param({"filter": {"request_response_rmt": {"colour": {"equals": "x"}}}}, "colour", id="field"),
+        pytest.param({"filter": {"responses": {"status": {"equals": 1}}}}, "responses", id="table"),
+        pytest.param(
+            {"filter": {"request": {"id": {"gt": "x"}}}}, "'gt' does not apply to id", id="operator"
+        ),
+    ],
+)
+def test_a_filter_helicones_document_does_not_allow_gets_400_naming_it(
+    logged: Logged, body: dict[str, Any], message: str
+) -> None:
+    response = logged.tenant.client.post("/v1/request/query", json=body)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
 def test_the_session_endpoints_answer_as_documented(logged: Logged) -> None:
-    sessions = logged.post("/v1/session/query", query_body())["data"]
+    sessions = logged.post("/v1/session/query", query_body(filter="all"))["data"]
     assert [s["session_id"] for s in sessions] == [logged.session_id]
-    logged.post("/v1/session/count", query_body())
+    logged.post("/v1/session/count", query_body(filter="all"))
     logged.post("/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0})
     logged.post("/v1/session/metrics/query", {"nameContains": "", "timezoneDifference": 0})
     logged.post(f"/v1/session/{logged.session_id}/feedback", {"rating": True})

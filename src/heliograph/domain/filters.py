@@ -241,8 +241,9 @@ def _single(mapping: object, what: str) -> tuple[str, object]:
 
 def _coerce(spec: FieldSpec | Unstored, name: str, operator: str, value: object) -> Value:
     kind = spec.kind
-    if kind == "score":  # a number, or its text under a text operator
-        kind = "number" if operator in ("equals", "not-equals", "gt", "gte", "lt", "lte") else "text"
+    if kind == "score":  # a number, or text (compared with the score's text) where Helicone takes text
+        ordered = operator in ("gt", "gte", "lt", "lte")
+        kind = "number" if ordered or (operator in ("equals", "not-equals") and _numeric(value)) else "text"
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -265,6 +266,13 @@ def _coerce(spec: FieldSpec | Unstored, name: str, operator: str, value: object)
     if "\x00" in text:
         raise InvalidInput(f"Invalid value for {name}: NUL characters are not allowed")
     return text
+
+
+def _numeric(value: object) -> bool:
+    try:
+        return not isinstance(value, bool) and Decimal(str(value).strip()).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def _number(name: str, value: object) -> Decimal:

@@ -165,7 +165,9 @@ class _Compiler:
             value = int(leaf.value) if name == "helicone-score-feedback" else leaf.value
             return self.negatable(
                 leaf.operator,
-                lambda op: f"mapContains(scores, {key}) AND {self.compare(op, _score_value(op, key), value)}",
+                lambda op: (
+                    f"mapContains(scores, {key}) AND {self.compare(op, _score_value(op, key, value), value)}"
+                ),
             )
         if name == "scores_column":
             return self.negatable(
@@ -187,9 +189,10 @@ class _Compiler:
         return positive(operator)
 
 
-def _score_value(operator: str, key: str) -> str:
-    """A score's value as a text operator tests it (its text), or as a number."""
-    return f"toString(scores[{key}])" if operator in _TEXT_ONLY else f"scores[{key}]"
+def _score_value(operator: str, key: str, value: object) -> str:
+    """A score's value as a text operator or a text value tests it (its text), or as a number."""
+    as_text = operator in _TEXT_ONLY or isinstance(value, str)
+    return f"toString(scores[{key}])" if as_text else f"scores[{key}]"
 
 
 def session_condition_sql(params: Params, org_id: str, node: FilterNode) -> str | None:

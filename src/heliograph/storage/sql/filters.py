@@ -235,10 +235,11 @@ def _property_tests(leaf: Leaf, operator: str) -> list[Condition]:
 
 def _exists_score(key_test: Condition, operator: str | None, value: Any) -> Condition:
     """The request has a score whose key passes `key_test` and whose value meets `operator` (a text
-    operator tests the value's text)."""
+    operator, or a text value, tests the value's text)."""
     tests = [key_test]
     if operator is not None:
-        column = sa.cast(scores.c.value, sa.Text) if operator in _TEXT_ONLY else scores.c.value
+        as_text = operator in _TEXT_ONLY or isinstance(value, str)
+        column = sa.cast(scores.c.value, sa.Text) if as_text else scores.c.value
         tests.append(OPERATOR_SQL[operator](column, value))
     return sa.exists().where(
         scores.c.org_id == requests.c.org_id, scores.c.request_id == requests.c.request_id, *tests
