@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 
 from heliograph.api.deps import org_for_bearer
 
-__all__ = ["OFF_LOOP_JSON_BYTES", "AuthenticatedRoute", "JsonRequest"]
+__all__ = ["OFF_LOOP_JSON_BYTES", "AuthenticatedRoute", "HeliconeAuthRoute", "JsonRequest"]
 
 # Bodies larger than this are parsed in a worker thread (json.loads takes some 5 ms per MB).
 OFF_LOOP_JSON_BYTES = 64 * 1024
@@ -45,14 +45,25 @@ class AuthenticatedRoute(APIRoute):
     The caller's organization is left in `request.state.org_id` for the `CurrentOrg` dependency.
     """
 
+    auth_header = "Authorization"
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def authenticate_first(request: Request) -> Response:
             request = JsonRequest(request.scope, request.receive)
             store = request.app.state.store
-            request.state.org_id = await org_for_bearer(store, request.headers.get("authorization"))
+            request.state.org_id = await org_for_bearer(
+                store, request.headers.get(self.auth_header), header_name=self.auth_header
+            )
             await request.body()  # PayloadTooLarge (413) from the size limit propagates as itself
             return await handler(request)
 
         return authenticate_first
+
+
+class HeliconeAuthRoute(AuthenticatedRoute):
+    """A route called beside the gateway, whose key travels in `Helicone-Auth` (the Authorization
+    header there belongs to the upstream provider)."""
+
+    auth_header = "Helicone-Auth"

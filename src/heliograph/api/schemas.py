@@ -29,11 +29,13 @@ __all__ = [
     "FeedbackBreakdownCreate",
     "FeedbackBreakdownPublic",
     "FeedbackCreate",
+    "GatewayFeedbackCreate",
     "HistogramBinPublic",
     "MetricAveragesPublic",
     "PathNodePublic",
     "PropertyUpdate",
     "RequestIdPath",
+    "RequestIdsQuery",
     "RequestPublic",
     "RequestQueryCreate",
     "ScoresCreate",
@@ -185,6 +187,20 @@ class CustomTraceCreate(_Open):
 
 class FeedbackCreate(_Body):
     rating: StrictBool = Field(description="true for thumbs up, false for thumbs down")
+
+
+class GatewayFeedbackCreate(_Body):
+    """What Helicone's clients post to `<gateway>/feedback`."""
+
+    helicone_id: str = Field(alias="helicone-id", description="The rated request's id")
+    rating: StrictBool | None = Field(None, description="Thumbs up or down: helicone-score-feedback")
+    name: str | None = Field(None, description="A score's name (the legacy helicone package)")
+    value: int | bool | None = Field(None, description="The score: an integer or a boolean")
+    data_type: str | None = Field(None, alias="data-type", description="Accepted; the value says its type")
+
+
+class RequestIdsQuery(_Body):
+    requestIds: list[str] = Field(max_length=MAX_PAGE, description=f"At most {MAX_PAGE} request ids")
 
 
 class PropertyUpdate(_Body):

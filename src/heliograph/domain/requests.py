@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from heliograph.domain.filters import FilterNode
+from heliograph.domain.filters import FIELDS, NEVER, REQUEST_TABLE, Branch, FilterNode, Leaf
 from heliograph.errors import InvalidInput
 
-__all__ = ["HELICONE_SORT_KEYS", "MAX_PAGE", "SORT_KEYS", "RequestQuery", "RequestSort", "page", "parse_sort"]
+__all__ = [
+    "HELICONE_SORT_KEYS",
+    "MAX_PAGE",
+    "SORT_KEYS",
+    "RequestQuery",
+    "RequestSort",
+    "page",
+    "parse_sort",
+    "requests_with_ids",
+]
 
 # The columns a store sorts requests by; "random" shuffles, "none" keeps the fallback order only.
 SORT_KEYS = (
@@ -112,3 +122,28 @@ def _direction(key: str, direction: object) -> Literal["asc", "desc"]:
     if direction == "asc" or direction == "desc":
         return direction
     raise InvalidInput(f"Invalid sort direction for {key[:80]!r}: use 'asc' or 'desc'")
+
+
+def requests_with_ids(ids: list[str]) -> FilterNode:
+    """A filter for the requests with any of these ids (a balanced `or`, so it nests shallowly); ids
+    that are not UUIDs match nothing, as no stored id is one of them."""
+    wanted = sorted({str(uuid.UUID(i)) for i in ids if _is_uuid(i)})
+    if not wanted:
+        return NEVER
+    spec = FIELDS[(REQUEST_TABLE, "request_id")]
+
+    def tree(part: list[str]) -> FilterNode:
+        if len(part) == 1:
+            return Leaf(spec, None, "equals", part[0])
+        half = len(part) // 2
+        return Branch(tree(part[:half]), "or", tree(part[half:]))
+
+    return tree(wanted)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
@@ -14,14 +14,16 @@ from heliograph.api.schemas import (
     FeedbackCreate,
     PropertyUpdate,
     RequestIdPath,
+    RequestIdsQuery,
     RequestPublic,
     RequestQueryCreate,
     ScoresCreate,
 )
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import check_property
-from heliograph.domain.requests import RequestQuery, page, parse_sort
+from heliograph.domain.requests import RequestQuery, page, parse_sort, requests_with_ids
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
+from heliograph.domain.store import StoredRequest
 from heliograph.errors import InvalidInput, NotFound
 
 router = APIRouter(
@@ -29,7 +31,8 @@ router = APIRouter(
 )
 
 
-def _request_id(raw: str) -> str:
+def request_uuid(raw: str) -> str:
+    """A request id as stored (a UUID in its canonical form); 400 when it is not a UUID."""
     try:
         return str(uuid.UUID(raw))
     except ValueError:
@@ -77,22 +80,49 @@ async def count_requests(body: RequestQueryCreate, org_id: CurrentOrg, store: St
     return Envelope(data=await store.count_requests(org_id=org_id, filter=filter, is_scored=body.isScored))
 
 
+@router.post("/query-ids", response_model=Envelope[list[RequestPublic]], status_code=201)
+async def query_requests_by_ids(
+    body: RequestIdsQuery, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[list[RequestPublic]]:
+    """The requests with these ids, newest first; ids not found (or not UUIDs) are left out."""
+    query = RequestQuery(filter=requests_with_ids(body.requestIds), limit=len(body.requestIds))
+    return Envelope(
+        data=[RequestPublic.of(s) for s in await store.query_requests(org_id=org_id, query=query)]
+    )
+
+
 @router.get("/{request_id}", response_model=Envelope[RequestPublic])
 async def get_request(
-    request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep
+    request_id: RequestIdPath,
+    org_id: CurrentOrg,
+    store: StoreDep,
+    includeBody: bool = Query(False, description="Accepted; rows always carry their bodies"),
 ) -> Envelope[RequestPublic]:
     """One request with its properties, scores and bodies."""
-    stored = await store.get_request(org_id=org_id, request_id=_request_id(request_id))
+    return Envelope(data=RequestPublic.of(await _stored(store, org_id, request_id)))
+
+
+@router.get("/{request_id}/inputs", response_model=Envelope[None])
+async def get_request_inputs(
+    request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[None]:
+    """A request's prompt inputs: always null, as Heliograph records no prompt templates."""
+    await _stored(store, org_id, request_id)
+    return Envelope()
+
+
+async def _stored(store: StoreDep, org_id: str, request_id: str) -> StoredRequest:
+    stored = await store.get_request(org_id=org_id, request_id=request_uuid(request_id))
     if stored is None:
         raise NotFound("Request not found")
-    return Envelope(data=RequestPublic.of(stored))
+    return stored
 
 
 @router.delete("/{request_id}", response_model=Envelope[None])
 async def delete_request(request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
     """Delete a request with its properties and scores; its session's totals no longer count it, and a
     session left with no request is deleted too (a Heliograph addition)."""
-    if not await store.delete_request(org_id=org_id, request_id=_request_id(request_id)):
+    if not await store.delete_request(org_id=org_id, request_id=request_uuid(request_id)):
         raise NotFound("Request not found")
     return Envelope()
 
@@ -104,7 +134,7 @@ async def set_property(
     """Add or overwrite one property (the key's case is kept)."""
     key, value = check_property(body.key, body.value)
     if not await store.set_request_property(
-        org_id=org_id, request_id=_request_id(request_id), key=key, value=value
+        org_id=org_id, request_id=request_uuid(request_id), key=key, value=value
     ):
         raise NotFound("Request not found")
     return Envelope()
@@ -129,5 +159,5 @@ async def score_request(
 
 
 async def _score(store: StoreDep, org_id: str, request_id: str, values: dict[str, int]) -> None:
-    if not await store.set_request_scores(org_id=org_id, request_id=_request_id(request_id), values=values):
+    if not await store.set_request_scores(org_id=org_id, request_id=request_uuid(request_id), values=values):
         raise NotFound("Request not found")
