@@ -85,6 +85,7 @@ CHDB_SERVER_SUITES = (
     "api/test_custom_trace.py",
     "security/test_isolation.py",
     "gateway/test_gateway_sdks.py",
+    "gateway/test_gateway_feedback.py",
     "dashboard/test_pages.py",
     "reliability/test_process_faults.py",
     "security/test_schemathesis.py",

@@ -1,15 +1,21 @@
 """The gateway's feedback route (`<gateway base>/feedback`, Helicone's `/v1/feedback`): answered by
-Heliograph with the key in Helicone-Auth, never forwarded to the provider."""
+Heliograph with the key in Helicone-Auth, never forwarded to the provider; and the legacy `helicone`
+package (1.0.14, with its own old openai, from a venv of its own) logging and rating through it."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from client_venv import client_venv
 from support import Cast
+
+LEGACY_SCRIPT = Path(__file__).parents[1] / "clients" / "helicone_legacy_call.py"
 
 PATHS = ["/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback", "/v1/feedback"]
 
@@ -88,3 +94,20 @@ def test_the_key_must_come_in_helicone_auth(cast: Cast, headers: dict[str, str])
     assert response.status_code == 401
     assert "Helicone-Auth" in response.json()["error"] or "Invalid API key" in response.json()["error"]
     assert _scores(cast, request_id) == {}
+
+
+def test_the_legacy_helicone_package_logs_and_its_rating_lands_on_the_request(cast: Cast) -> None:
+    python = client_venv("helicone-1.0.14", ["helicone==1.0.14"])
+    request_id = str(uuid.uuid4())
+    run = subprocess.run(
+        [str(python), str(LEGACY_SCRIPT), cast.alice.server.base_url, cast.alice.key, request_id],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().splitlines()[-1] == "{'data': None, 'error': None}"  # log_feedback's answer
+    row = cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]
+    assert row["scores"] == {"rating": 1}
+    assert row["response_id"] == "chatcmpl-legacy" and row["total_tokens"] == 10
+    assert {k.lower(): v for k, v in row["properties"].items()}["client"] == "helicone-1.0.14"
