@@ -27,6 +27,7 @@ from heliograph.domain.store import (
     StoredRequest,
 )
 from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms, parse_url
+from heliograph.storage.clickhouse.insights import ClickHouseInsights
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -56,7 +57,7 @@ _DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
 
 
-class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
+class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:

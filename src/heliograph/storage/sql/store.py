@@ -40,6 +40,7 @@ from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
+from heliograph.storage.sql.insights import SqlInsights
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
 from heliograph.storage.sql.reads import load_requests, load_sessions
@@ -85,7 +86,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SqlStore(SqlTransfer):
+class SqlStore(SqlInsights, SqlTransfer):
     """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
