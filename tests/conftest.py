@@ -78,6 +78,8 @@ CHDB_SERVER_SUITES = (
     "api/test_queries.py",
     "api/test_requests.py",
     "api/test_helicone_compatibility.py",
+    "api/test_properties.py",
+    "api/test_evals.py",
     "api/test_ingest.py",
     "api/test_ingest_captured.py",
     "api/test_otlp.py",
