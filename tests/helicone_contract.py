@@ -47,10 +47,28 @@ def _nullable(node: Any) -> Any:
     return converted
 
 
+def _intersection(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """tsoa writes a TypeScript intersection (`A & {propertyKey}`) as an allOf whose members each forbid
+    the other's keys, which no body satisfies; it means one object with the keys of both."""
+    members = [schemas[m["$ref"].rsplit("/", 1)[1]] if "$ref" in m else m for m in schema["allOf"]]
+    return {
+        "type": "object",
+        "properties": {k: v for m in members for k, v in m.get("properties", {}).items()},
+        "required": [k for m in members for k in m.get("required", [])],
+        "additionalProperties": False,
+    }
+
+
 def _validating_document() -> dict[str, Any]:
     document: dict[str, Any] = _nullable(DOCUMENT)
+    schemas = document["components"]["schemas"]
     for name, extra in ADDITIONS.items():
-        document["components"]["schemas"][name]["properties"].update(extra)
+        schemas[name]["properties"].update(extra)
+    for item in document["paths"].values():
+        for op in item.values():
+            content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            if "allOf" in content.get("schema", {}):
+                content["schema"] = _intersection(content["schema"], schemas)
     return document
 
 

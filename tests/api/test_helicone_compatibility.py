@@ -51,14 +51,22 @@ class Logged:
         self.completions = completions
         self.session_id = session_id
 
-    def post(self, path: str, body: Any) -> Any:
-        """POST a body Helicone's document allows; the answer must be a success it documents."""
-        validate_body(path.replace(self.session_id, "{sessionId}"), "post", body)
+    def post(self, path: str, body: Any, *, documented: str | None = None) -> Any:
+        """POST a body Helicone's document allows; the answer must be a success it documents.
+        `documented` is the path as the document spells it, when `path` fills in a parameter."""
+        documented = documented or path.replace(self.session_id, "{sessionId}")
+        validate_body(documented, "post", body)
         response = self.tenant.client.post(path, json=body)
         assert response.status_code in (200, 201), (path, body, response.text)
         answer = response.json()
-        validate_answer(path.replace(self.session_id, "{sessionId}"), "post", answer)
+        validate_answer(documented, "post", answer)
         return answer
+
+    def get(self, path: str, documented: str) -> Any:
+        response = self.tenant.client.get(path)
+        assert response.status_code == 200, (path, response.text)
+        validate_answer(documented, "get", response.json())
+        return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +194,48 @@ def test_the_session_endpoints_answer_as_documented(logged: Logged) -> None:
     logged.post("/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0})
     logged.post("/v1/session/metrics/query", {"nameContains": "", "timezoneDifference": 0})
     logged.post(f"/v1/session/{logged.session_id}/feedback", {"rating": True})
+
+
+WINDOW = {"start": "2000-01-01T00:00:00.000Z", "end": "2100-01-01T00:00:00.000Z"}
+
+
+def test_query_ids_and_inputs_answer_as_documented(logged: Logged) -> None:
+    rows = logged.post("/v1/request/query", {"filter": "all"})["data"]
+    ids = [row["request_id"] for row in rows]
+    assert [r["request_id"] for r in logged.post("/v1/request/query-ids", {"requestIds": ids})["data"]] == ids
+    assert logged.get(f"/v1/request/{ids[0]}/inputs", "/v1/request/{requestId}/inputs")["data"] is None
+
+
+def test_the_property_endpoints_answer_as_documented(logged: Logged) -> None:
+    keys = [row["property"] for row in logged.post("/v1/property/query", {})["data"]]
+    (app,) = [key for key in keys if key.lower() == "app"]
+    values = logged.post(
+        f"/v1/property/{app}/search", {"searchTerm": "app"}, documented="/v1/property/{propertyKey}/search"
+    )["data"]
+    assert sorted(values) == ["app-0", "app-1"]
+    for kind in ("top-costs", "top-requests"):
+        top = logged.post(
+            f"/v1/property/{app}/{kind}/query",
+            {"timeFilter": WINDOW},
+            documented=f"/v1/property/{{propertyKey}}/{kind}/query",
+        )["data"]
+        assert sorted(row["value"] for row in top) == ["app-0", "app-1"]
+    for increment in ("min", "hour", "day", "week", "month", "year"):
+        body = {
+            "propertyKey": app,
+            "timeFilter": WINDOW,
+            "userFilter": "all",
+            "dbIncrement": increment,
+            "timeZoneDifference": -120,
+        }
+        rows = logged.post("/v1/property/properties/over-time", body)["data"]
+        assert sum(row["request_count"] for row in rows) == 2
+
+
+def test_the_evals_endpoints_answer_as_documented(logged: Logged) -> None:
+    body = {"filter": "all", "timeFilter": WINDOW, "limit": 10, "offset": 0, "timeZoneDifference": 0}
+    (quality,) = logged.post("/v1/evals/query", body)["data"]
+    assert (quality["name"], quality["averageScore"], quality["count"]) == ("quality", 4, 1)
+    (distribution,) = logged.post("/v1/evals/score-distributions/query", body)["data"]
+    assert distribution["name"] == "quality"
+    assert logged.get("/v1/evals/scores", "/v1/evals/scores")["data"] == ["quality"]
