@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from helicone_helpers import HeliconeManualLogger
 
-from helicone_contract import filter_leaves, operation, sort_bodies, validate_answer, validate_body
+from helicone_contract import DOCUMENT, filter_leaves, operation, sort_bodies, validate_answer, validate_body
 from support import Server, Tenant, new_tenant, query_body, session_headers
 
 REQUEST_LEAVES = filter_leaves(
@@ -239,3 +240,15 @@ def test_the_evals_endpoints_answer_as_documented(logged: Logged) -> None:
     (distribution,) = logged.post("/v1/evals/score-distributions/query", body)["data"]
     assert distribution["name"] == "quality"
     assert logged.get("/v1/evals/scores", "/v1/evals/scores")["data"] == ["quality"]
+
+
+def test_shared_operations_carry_helicones_operation_ids_and_parameter_names(server: Server) -> None:
+    served = httpx.get(f"{server.base_url}/openapi.json").json()["paths"]
+    for path, item in DOCUMENT["paths"].items():
+        for method, theirs in item.items():
+            ours = served.get(path, {}).get(method)
+            if ours is None:
+                continue  # docs/compatibility.md says why Heliograph lacks it
+            assert ours["operationId"] == theirs["operationId"], (path, method)
+            names = {p["name"] for p in ours.get("parameters", []) if p["in"] == "path"}
+            assert names == {p["name"] for p in theirs.get("parameters", []) if p["in"] == "path"}, path

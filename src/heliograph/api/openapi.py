@@ -31,7 +31,7 @@ from heliograph.domain.filter_fields import (
 )
 from heliograph.domain.filters import MAX_TEXT_VALUE_CHARS, OPERATORS
 
-__all__ = ["filter_schemas", "install_openapi"]
+__all__ = ["HELICONE_OPERATION_IDS", "documented_path", "filter_schemas", "install_openapi"]
 
 _REF = "#/components/schemas/{model}"
 _NUMBER = {"type": "number", "minimum": -1e15, "maximum": 1e15}
@@ -122,6 +122,66 @@ def filter_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+# Helicone's operation ids and path parameter names, so a client generated from either document has the
+# same method names (issue 15). The routes keep Python's names; a path parameter's name is not on the wire.
+HELICONE_OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("/v1/session/query", "post"): "GetSessions",
+    ("/v1/session/count", "post"): "GetSessionsCount",
+    ("/v1/session/name/query", "post"): "GetNames",
+    ("/v1/session/metrics/query", "post"): "GetMetrics",
+    ("/v1/session/{sessionId}/feedback", "post"): "UpdateSessionFeedback",
+    ("/v1/session/{sessionId}/tag", "get"): "GetSessionTag",
+    ("/v1/session/{sessionId}/tag", "post"): "UpdateSessionTag",
+    ("/v1/request/query", "post"): "GetRequests",
+    ("/v1/request/query-clickhouse", "post"): "GetRequestsClickhouse",
+    ("/v1/request/query-ids", "post"): "GetRequestsByIds",
+    ("/v1/request/count/query", "post"): "GetRequestCount",
+    ("/v1/request/{requestId}", "get"): "GetRequestById",
+    ("/v1/request/{requestId}/inputs", "get"): "GetRequestInputs",
+    ("/v1/request/{requestId}/feedback", "post"): "FeedbackRequest",
+    ("/v1/request/{requestId}/property", "put"): "PutProperty",
+    ("/v1/request/{requestId}/score", "post"): "AddScores",
+    ("/v1/property/query", "post"): "GetProperties",
+    ("/v1/property/{propertyKey}/search", "post"): "SearchProperties",
+    ("/v1/property/{propertyKey}/top-costs/query", "post"): "GetTopCosts",
+    ("/v1/property/{propertyKey}/top-requests/query", "post"): "GetTopRequests",
+    ("/v1/property/properties/over-time", "post"): "GetPropertiesOverTime",
+    ("/v1/evals/query", "post"): "QueryEvals",
+    ("/v1/evals/scores", "get"): "GetEvalScores",
+    ("/v1/evals/score-distributions/query", "post"): "QueryScoreDistributions",
+    ("/v1/evals/{requestId}", "post"): "AddEval",
+    ("/v1/trace/custom/log", "post"): "LogCustomTrace",
+    ("/v1/trace/custom/log/typed", "post"): "LogCustomTraceTyped",
+    ("/v1/trace/custom/v1/log", "post"): "LogCustomTraceLegacy",
+    ("/v1/trace/log", "post"): "LogTrace",
+    ("/v1/trace/log-python", "post"): "LogPythonTrace",
+}
+_PARAMETER_NAMES = {"session_id": "sessionId", "request_id": "requestId"}
+
+
+def documented_path(path: str) -> str:
+    """A route's path as the OpenAPI document spells it, with Helicone's parameter names."""
+    for ours, theirs in _PARAMETER_NAMES.items():
+        path = path.replace(f"{{{ours}}}", f"{{{theirs}}}")
+    return path
+
+
+def _helicone_names(schema: dict[str, Any]) -> None:
+    """Rename path parameters as Helicone names them, then give shared operations Helicone's ids."""
+    renamed: dict[str, Any] = {}
+    for path, item in schema["paths"].items():
+        path = documented_path(path)
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path":
+                    parameter["name"] = _PARAMETER_NAMES.get(parameter["name"], parameter["name"])
+            operation["operationId"] = HELICONE_OPERATION_IDS.get(
+                (path, method), operation.get("operationId")
+            )
+        renamed[path] = item
+    schema["paths"] = renamed
+
+
 _SECURITY_SCHEMES = {
     "ApiKey": {"type": "http", "scheme": "bearer", "description": "A Heliograph API key"},
     "HeliconeAuth": {
@@ -165,6 +225,7 @@ def install_openapi(app: FastAPI) -> None:
             components.update(filter_schemas())
             components.update(OTLP_SCHEMAS)
             _declare_security(schema)
+            _helicone_names(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

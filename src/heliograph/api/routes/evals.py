@@ -38,7 +38,7 @@ async def _counts(body: EvalQueryCreate, org_id: str, store: StoreDep, *, by_day
     )
 
 
-@router.post("/query", response_model=Envelope[list[EvalPublic]], operation_id="QueryEvals")
+@router.post("/query", response_model=Envelope[list[EvalPublic]])
 async def query_evals(
     body: EvalQueryCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[list[EvalPublic]]:
@@ -63,7 +63,7 @@ async def query_evals(
     )
 
 
-@router.get("/scores", response_model=Envelope[list[str]], operation_id="GetEvalScores")
+@router.get("/scores", response_model=Envelope[list[str]])
 async def eval_score_names(org_id: CurrentOrg, store: StoreDep) -> Envelope[list[str]]:
     """The names of every score the organization's requests carry, sorted."""
     counts = await store.score_counts(org_id=org_id, filter=None, bucket_ms=None)
@@ -73,7 +73,6 @@ async def eval_score_names(org_id: CurrentOrg, store: StoreDep) -> Envelope[list
 @router.post(
     "/score-distributions/query",
     response_model=Envelope[list[ScoreDistributionPublic]],
-    operation_id="QueryScoreDistributions",
 )
 async def score_distributions(
     body: EvalQueryCreate, org_id: CurrentOrg, store: StoreDep
@@ -92,7 +91,7 @@ async def score_distributions(
     )
 
 
-@router.post("/{requestId}", response_model=Envelope[None], status_code=201, operation_id="AddEval")
+@router.post("/{requestId}", response_model=Envelope[None], status_code=201)
 async def add_eval(
     requestId: str,
     body: EvalCreate,

@@ -33,7 +33,7 @@ TOP_VALUES = 10  # as many as Helicone's top-costs and top-requests answer
 SEARCH_VALUES = 100
 
 
-@router.post("/query", response_model=Envelope[list[PropertyPublic]], operation_id="GetProperties")
+@router.post("/query", response_model=Envelope[list[PropertyPublic]])
 async def list_properties(
     _body: PropertyListCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[list[PropertyPublic]]:
@@ -41,7 +41,7 @@ async def list_properties(
     return Envelope(data=[PropertyPublic(property=key) for key in await store.property_keys(org_id=org_id)])
 
 
-@router.post("/{propertyKey}/search", response_model=Envelope[list[str]], operation_id="SearchProperties")
+@router.post("/{propertyKey}/search", response_model=Envelope[list[str]])
 async def search_property_values(
     propertyKey: PropertyKeyPath,
     body: PropertySearchCreate,
@@ -65,7 +65,6 @@ async def _window_totals(
 @router.post(
     "/{propertyKey}/top-costs/query",
     response_model=Envelope[list[ValueCostPublic]],
-    operation_id="GetTopCosts",
 )
 async def top_costs(
     propertyKey: PropertyKeyPath,
@@ -81,7 +80,6 @@ async def top_costs(
 @router.post(
     "/{propertyKey}/top-requests/query",
     response_model=Envelope[list[ValueCountPublic]],
-    operation_id="GetTopRequests",
 )
 async def top_requests(
     propertyKey: PropertyKeyPath,
@@ -97,7 +95,6 @@ async def top_requests(
 @router.post(
     "/properties/over-time",
     response_model=Envelope[list[PropertyOverTimePublic]],
-    operation_id="GetPropertiesOverTime",
 )
 async def properties_over_time(
     body: PropertyOverTimeCreate, org_id: CurrentOrg, store: StoreDep
