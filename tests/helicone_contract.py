@@ -93,8 +93,10 @@ def validate_answer(path: str, method: str, answer: Any) -> None:
 
 
 def validate_body(path: str, method: str, body: Any) -> None:
-    """Raise jsonschema.ValidationError unless `body` is a request body Helicone's document allows."""
-    _validate(("paths", path, method, "requestBody", "content", "application/json", "schema"), body)
+    """Raise jsonschema.ValidationError unless `body` is a request body Helicone's document allows (any
+    body, where the operation declares none)."""
+    if "requestBody" in operation(path, method):
+        _validate(("paths", path, method, "requestBody", "content", "application/json", "schema"), body)
 
 
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:

@@ -221,6 +221,10 @@ def test_the_property_endpoints_answer_as_documented(logged: Logged) -> None:
             documented=f"/v1/property/{{propertyKey}}/{kind}/query",
         )["data"]
         assert sorted(row["value"] for row in top) == ["app-0", "app-1"]
+    assert logged.post("/v1/property/hide", {"key": app})["data"] == {"ok": True}
+    assert logged.post("/v1/property/hidden/query", {})["data"] == [{"property": app}]
+    assert logged.post("/v1/property/restore", {"key": app})["data"] == {"ok": True}
+    assert logged.post("/v1/property/hidden/query", {})["data"] == []
     for increment in ("min", "hour", "day", "week", "month", "year"):
         body = {
             "propertyKey": app,

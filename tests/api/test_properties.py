@@ -42,6 +42,25 @@ def test_the_keys_are_every_property_the_requests_carry(tenant: Tenant) -> None:
     assert keys == ["plan", "team"]
 
 
+def test_a_hidden_key_leaves_the_list_until_it_is_restored(server: Server) -> None:
+    tenant = new_tenant(server, f"props-hide-{uuid.uuid4().hex[:8]}")
+    try:
+        tenant.log(headers={"Helicone-Property-Plan": "pro", "Helicone-Property-Team": "red"})
+        assert _post(tenant, "/v1/property/hide", {"key": "team"}) == {"ok": True}
+        assert _post(tenant, "/v1/property/hide", {"key": "team"}) == {"ok": True}  # twice is once
+        assert [r["property"] for r in _post(tenant, "/v1/property/query", {})] == ["plan"]
+        assert _post(tenant, "/v1/property/hidden/query", None) == [{"property": "team"}]
+        assert _post(tenant, "/v1/property/team/search", {"searchTerm": ""}) == ["red"]  # values stay
+        assert _post(tenant, "/v1/property/restore", {"key": "team"}) == {"ok": True}
+        assert [r["property"] for r in _post(tenant, "/v1/property/query", {})] == ["plan", "team"]
+        assert _post(tenant, "/v1/property/hidden/query", None) == []
+        bad = tenant.client.post("/v1/property/hide", json={"key": ""})
+        assert bad.status_code == 422 and "key" in bad.json()["error"]
+        assert _post(tenant, "/v1/property/hidden/query", None) == []
+    finally:
+        tenant.client.close()
+
+
 def test_search_finds_values_containing_the_term_in_any_case(tenant: Tenant) -> None:
     assert _post(tenant, "/v1/property/plan/search", {"searchTerm": "PR"}) == ["pro"]
     assert _post(tenant, "/v1/property/plan/search", {"searchTerm": ""}) == ["pro", "free"]

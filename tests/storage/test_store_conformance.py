@@ -253,7 +253,7 @@ def test_request_pages_sort_and_count(store_url: str) -> None:
     with_store(store_url, scenario)
 
 
-def test_property_keys_totals_and_score_counts(store_url: str) -> None:
+def test_property_keys_hidden_keys_totals_and_score_counts(store_url: str) -> None:
     async def scenario(store: Store) -> None:
         trip = await _trip(store)
         org = trip.org_id
@@ -264,6 +264,12 @@ def test_property_keys_totals_and_score_counts(store_url: str) -> None:
             "Helicone-Session-Path",
             "variant",
         ]
+        await store.set_property_hidden(org_id=org, key="variant", hidden=True)
+        await store.set_property_hidden(org_id=org, key="variant", hidden=True)
+        await store.set_property_hidden(org_id=org, key="gone", hidden=True)
+        await store.set_property_hidden(org_id=org, key="gone", hidden=False)
+        assert await store.hidden_property_keys(org_id=org) == ["variant"]
+        assert await store.hidden_property_keys(org_id=await new_org(store)) == []
         totals = await store.property_totals(org_id=org, key="variant", filter=None, bucket_ms=None)
         assert totals == [PropertyTotal("A", None, 2, 4_000), PropertyTotal("B", None, 2, 2_500)]
         gpt_4o = parse_filter({"request_response_rmt": {"model": {"equals": "gpt-4o"}}})

@@ -17,6 +17,7 @@ __all__ = [
     "EvalCreate",
     "EvalPublic",
     "EvalQueryCreate",
+    "PropertyHiddenPublic",
     "PropertyKeyCreate",
     "PropertyListCreate",
     "PropertyOverTimeCreate",
@@ -71,6 +72,10 @@ class PropertyOverTimeCreate(_Body):
 
 class PropertyPublic(BaseModel):
     property: str
+
+
+class PropertyHiddenPublic(BaseModel):
+    ok: bool
 
 
 class ValueCostPublic(BaseModel):

@@ -142,6 +142,9 @@ HELICONE_OPERATION_IDS: dict[tuple[str, str], str] = {
     ("/v1/request/{requestId}/property", "put"): "PutProperty",
     ("/v1/request/{requestId}/score", "post"): "AddScores",
     ("/v1/property/query", "post"): "GetProperties",
+    ("/v1/property/hidden/query", "post"): "GetHiddenProperties",
+    ("/v1/property/hide", "post"): "HideProperty",
+    ("/v1/property/restore", "post"): "RestoreProperty",
     ("/v1/property/{propertyKey}/search", "post"): "SearchProperties",
     ("/v1/property/{propertyKey}/top-costs/query", "post"): "GetTopCosts",
     ("/v1/property/{propertyKey}/top-requests/query", "post"): "GetTopRequests",
@@ -167,19 +170,28 @@ def documented_path(path: str) -> str:
 
 
 def _helicone_names(schema: dict[str, Any]) -> None:
-    """Rename path parameters as Helicone names them, then give shared operations Helicone's ids."""
-    renamed: dict[str, Any] = {}
-    for path, item in schema["paths"].items():
-        path = documented_path(path)
-        for method, operation in item.items():
-            for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "path":
-                    parameter["name"] = _PARAMETER_NAMES.get(parameter["name"], parameter["name"])
-            operation["operationId"] = HELICONE_OPERATION_IDS.get(
-                (path, method), operation.get("operationId")
-            )
-        renamed[path] = item
-    schema["paths"] = renamed
+    """Rename path parameters as Helicone names them, then give shared operations Helicone's ids (in new
+    dicts: the path tables of the plain-ASGI endpoints share theirs between paths)."""
+    schema["paths"] = {
+        documented_path(path): {
+            method: _helicone_operation(documented_path(path), method, operation)
+            for method, operation in item.items()
+        }
+        for path, item in schema["paths"].items()
+    }
+
+
+def _helicone_operation(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    renamed = {
+        **operation,
+        "operationId": HELICONE_OPERATION_IDS.get((path, method), operation.get("operationId")),
+    }
+    if "parameters" in operation:
+        renamed["parameters"] = [
+            {**p, "name": _PARAMETER_NAMES.get(p["name"], p["name"])} if p.get("in") == "path" else p
+            for p in operation["parameters"]
+        ]
+    return renamed
 
 
 _SECURITY_SCHEMES = {

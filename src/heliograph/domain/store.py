@@ -279,6 +279,12 @@ class Store(Protocol):
         """Request count and cost per value of property `key` among the matching requests; with
         `bucket_ms`, per value and bucket of `created_at + shift_ms` (bucket starts are unshifted)."""
 
+    async def set_property_hidden(self, *, org_id: str, key: str, hidden: bool) -> None:
+        """Hide a property key from the organization's property lists, or show it again."""
+
+    async def hidden_property_keys(self, *, org_id: str) -> list[str]:
+        """The property keys the organization hid, sorted."""
+
     async def score_counts(
         self, *, org_id: str, filter: FilterNode, bucket_ms: int | None, shift_ms: int = 0
     ) -> list[ScoreCount]:

@@ -1,4 +1,5 @@
-"""`/v1/property/*`: the property keys of an organization's requests, and their values' totals."""
+"""`/v1/property/*`: the property keys of an organization's requests (some hidden from the list), and
+their values' totals."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import APIRouter, Path
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.insight_schemas import (
+    PropertyHiddenPublic,
+    PropertyKeyCreate,
     PropertyListCreate,
     PropertyOverTimeCreate,
     PropertyOverTimePublic,
@@ -37,8 +40,35 @@ SEARCH_VALUES = 100
 async def list_properties(
     _body: PropertyListCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[list[PropertyPublic]]:
-    """Every property key the organization's requests carry, sorted."""
-    return Envelope(data=[PropertyPublic(property=key) for key in await store.property_keys(org_id=org_id)])
+    """Every property key the organization's requests carry and it has not hidden, sorted."""
+    hidden = set(await store.hidden_property_keys(org_id=org_id))
+    keys = [key for key in await store.property_keys(org_id=org_id) if key not in hidden]
+    return Envelope(data=[PropertyPublic(property=key) for key in keys])
+
+
+@router.post("/hidden/query", response_model=Envelope[list[PropertyPublic]])
+async def list_hidden_properties(org_id: CurrentOrg, store: StoreDep) -> Envelope[list[PropertyPublic]]:
+    """The property keys the organization hid, sorted."""
+    keys = await store.hidden_property_keys(org_id=org_id)
+    return Envelope(data=[PropertyPublic(property=key) for key in keys])
+
+
+@router.post("/hide", response_model=Envelope[PropertyHiddenPublic])
+async def hide_property(
+    body: PropertyKeyCreate, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[PropertyHiddenPublic]:
+    """Leave a key out of the property list (its values stay, and filters still see them)."""
+    await store.set_property_hidden(org_id=org_id, key=body.key, hidden=True)
+    return Envelope(data=PropertyHiddenPublic(ok=True))
+
+
+@router.post("/restore", response_model=Envelope[PropertyHiddenPublic])
+async def restore_property(
+    body: PropertyKeyCreate, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[PropertyHiddenPublic]:
+    """List a hidden key again."""
+    await store.set_property_hidden(org_id=org_id, key=body.key, hidden=False)
+    return Envelope(data=PropertyHiddenPublic(ok=True))
 
 
 @router.post("/{propertyKey}/search", response_model=Envelope[list[str]])

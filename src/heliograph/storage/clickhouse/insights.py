@@ -1,4 +1,5 @@
-"""Properties and scores over a ClickHouse store's matching requests: their keys, per-value totals and counts.
+"""Properties and scores over a ClickHouse store's matching requests: their keys (and which are hidden),
+per-value totals and score counts.
 
 Session feedback is a rating here, not a stored property (see filters.py): as a property it is the
 rating of each rated session, on that session's first request.
@@ -9,8 +10,9 @@ from __future__ import annotations
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.records import FEEDBACK_KEY
 from heliograph.domain.store import PropertyTotal, ScoreCount
-from heliograph.storage.clickhouse.client import Connection
-from heliograph.storage.clickhouse.reads import Params, live_requests, session_rollup
+from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms
+from heliograph.storage.clickhouse.reads import Params, live, live_requests, session_rollup
+from heliograph.storage.clickhouse.schema import HIDDEN_PROPERTIES
 from heliograph.storage.clickhouse.selects import request_where
 
 __all__ = ["ClickHouseInsights"]
@@ -40,6 +42,20 @@ class ClickHouseInsights:
             params.values,
         )
         return sorted(str(key) for (key,) in rows)
+
+    async def set_property_hidden(self, *, org_id: str, key: str, hidden: bool) -> None:
+        def work(session: WriteSession) -> None:
+            row = (org_id, key, now_ms(), self._db.next_version(), 0 if hidden else 1)
+            session.insert(HIDDEN_PROPERTIES.name, HIDDEN_PROPERTIES.column_names(), [row])
+
+        await self._db.write(work)
+
+    async def hidden_property_keys(self, *, org_id: str) -> list[str]:
+        rows = await self._db.rows(
+            f"SELECT key FROM {live(HIDDEN_PROPERTIES.name)} WHERE org_id = {{org:String}} ORDER BY key",
+            {"org": org_id},
+        )
+        return [str(key) for (key,) in rows]
 
     async def property_totals(
         self, *, org_id: str, key: str, filter: FilterNode, bucket_ms: int | None, shift_ms: int = 0

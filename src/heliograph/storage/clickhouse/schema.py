@@ -18,7 +18,15 @@ from dataclasses import dataclass
 
 from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms
 
-__all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "apply_migrations", "migration_ddl"]
+__all__ = [
+    "HIDDEN_PROPERTIES",
+    "MIGRATIONS",
+    "TABLES",
+    "Migration",
+    "Table",
+    "apply_migrations",
+    "migration_ddl",
+]
 
 MIGRATIONS_TABLE = "heliograph_migrations"
 
@@ -177,6 +185,13 @@ SIGN_INS = Table(
     ("id",),
     "cityHash64(id)",
 )
+# Property keys an organization hid from its property lists; restoring one writes a deleted version.
+HIDDEN_PROPERTIES = Table(
+    "hidden_properties",
+    (("org_id", "String"), ("key", "String"), ("hidden_at_ms", "Int64"), *_VERSIONED),
+    ("org_id", "key"),
+    "cityHash64(org_id)",
+)
 TABLES = (
     ORGANIZATIONS,
     API_KEYS,
@@ -186,6 +201,7 @@ TABLES = (
     SESSIONS,
     ROLLUP_PENDING,
     SIGN_INS,
+    HIDDEN_PROPERTIES,
 )
 
 
@@ -200,6 +216,7 @@ MIGRATIONS = (
     Migration(1, "initial schema", TABLES[:6]),
     Migration(2, "rollups pending recomputation", (ROLLUP_PENDING,)),
     Migration(3, "dashboard sign-ins kept on the server", (SIGN_INS,)),
+    Migration(4, "property keys hidden from property lists", (HIDDEN_PROPERTIES,)),
 )
 
 

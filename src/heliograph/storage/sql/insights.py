@@ -1,7 +1,9 @@
-"""Properties and scores over a SQL store's matching requests: their keys, per-value totals and counts."""
+"""Properties and scores over a SQL store's matching requests: their keys (and which are hidden),
+per-value totals and score counts."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -11,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.store import PropertyTotal, ScoreCount
-from heliograph.storage.sql.dialect import Dialect, overflow_safe_sum
-from heliograph.storage.sql.schema import properties, requests, scores
+from heliograph.storage.sql.dialect import Dialect, insert, overflow_safe_sum
+from heliograph.storage.sql.schema import hidden_properties, properties, requests, scores
 
 __all__ = ["SqlInsights"]
 
@@ -36,6 +38,7 @@ class SqlInsights:
     _dialect: Dialect
     _read: Callable[..., AbstractAsyncContextManager[AsyncConnection]]
     _requests_where: Callable[[str, FilterNode, bool | None], Awaitable[list[Condition]]]
+    _write: Callable[[Callable[[sa.Connection], Any]], Awaitable[Any]]
 
     async def property_keys(self, *, org_id: str) -> list[str]:
         stmt = (
@@ -44,6 +47,26 @@ class SqlInsights:
             .distinct()
             .order_by(properties.c.key)
         )
+        async with self._read() as conn:
+            return [str(key) for key in (await conn.execute(stmt)).scalars()]
+
+    async def set_property_hidden(self, *, org_id: str, key: str, hidden: bool) -> None:
+        h = hidden_properties.c
+
+        def work(conn: sa.Connection) -> None:
+            if not hidden:
+                conn.execute(sa.delete(hidden_properties).where(h.org_id == org_id, h.key == key))
+                return
+            stmt = insert(self._dialect, hidden_properties).values(
+                org_id=org_id, key=key, hidden_at_ms=time.time_ns() // 1_000_000
+            )
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[h.org_id, h.key]))
+
+        await self._write(work)
+
+    async def hidden_property_keys(self, *, org_id: str) -> list[str]:
+        h = hidden_properties.c
+        stmt = sa.select(h.key).where(h.org_id == org_id).order_by(h.key)
         async with self._read() as conn:
             return [str(key) for key in (await conn.execute(stmt)).scalars()]
 
