@@ -124,6 +124,13 @@ class TestQueryIds:
         assert response.status_code == 201
         assert [row["request_id"] for row in response.json()["data"]] == [second, first]
 
+    def test_a_thousand_ids_are_answered(self, cast: Cast) -> None:
+        logged = cast.alice.log()
+        ids = [str(uuid.uuid4()) for _ in range(999)] + [logged]
+        response = cast.alice.client.post("/v1/request/query-ids", json={"requestIds": ids})
+        assert response.status_code == 201
+        assert [row["request_id"] for row in response.json()["data"]] == [logged]
+
     def test_no_ids_is_an_empty_list(self, cast: Cast) -> None:
         response = cast.alice.client.post("/v1/request/query-ids", json={"requestIds": []})
         assert response.json() == {"data": [], "error": None}

@@ -249,6 +249,11 @@ def test_request_pages_sort_and_count(store_url: str) -> None:
         assert [r.record.properties.get("variant") for r in by_variant] == ["A", "A", "B", "B", None]
         second_page = await store.query_requests(org_id=org, query=RequestQuery(limit=2, offset=4))
         assert [r.record.request_id for r in second_page] == [trip.first.request_id]
+        named = (trip.first.request_id, trip.loose.request_id, "not-stored")
+        by_id = await store.query_requests(org_id=org, query=RequestQuery(request_ids=named, limit=3))
+        assert [r.record.request_id for r in by_id] == [trip.loose.request_id, trip.first.request_id]
+        other = await store.query_requests(org_id=await new_org(store), query=RequestQuery(request_ids=named))
+        assert other == []
 
     with_store(store_url, scenario)
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from heliograph.domain.filters import FIELDS, NEVER, REQUEST_TABLE, Branch, FilterNode, Leaf
+from heliograph.domain.filters import FilterNode
 from heliograph.errors import InvalidInput
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "RequestSort",
     "page",
     "parse_sort",
-    "requests_with_ids",
+    "stored_ids",
 ]
 
 # The columns a store sorts requests by; "random" shuffles, "none" keeps the fallback order only.
@@ -71,7 +71,10 @@ class RequestSort:
 
 @dataclass(frozen=True, slots=True)
 class RequestQuery:
+    """Which requests (a filter, and with `request_ids` only those ids), in which order, which page."""
+
     filter: FilterNode = None
+    request_ids: tuple[str, ...] | None = None
     sort: RequestSort = RequestSort("created_at", "desc")
     is_scored: bool | None = None
     limit: int = 10
@@ -124,21 +127,9 @@ def _direction(key: str, direction: object) -> Literal["asc", "desc"]:
     raise InvalidInput(f"Invalid sort direction for {key[:80]!r}: use 'asc' or 'desc'")
 
 
-def requests_with_ids(ids: list[str]) -> FilterNode:
-    """A filter for the requests with any of these ids (a balanced `or`, so it nests shallowly); ids
-    that are not UUIDs match nothing, as no stored id is one of them."""
-    wanted = sorted({str(uuid.UUID(i)) for i in ids if _is_uuid(i)})
-    if not wanted:
-        return NEVER
-    spec = FIELDS[(REQUEST_TABLE, "request_id")]
-
-    def tree(part: list[str]) -> FilterNode:
-        if len(part) == 1:
-            return Leaf(spec, None, "equals", part[0])
-        half = len(part) // 2
-        return Branch(tree(part[:half]), "or", tree(part[half:]))
-
-    return tree(wanted)
+def stored_ids(ids: list[str]) -> tuple[str, ...]:
+    """The ids that can name a stored request (UUIDs, in canonical form), each once; others name none."""
+    return tuple(sorted({str(uuid.UUID(i)) for i in ids if _is_uuid(i)}))
 
 
 def _is_uuid(text: str) -> bool:

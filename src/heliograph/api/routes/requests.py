@@ -21,7 +21,7 @@ from heliograph.api.schemas import (
 )
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import check_property
-from heliograph.domain.requests import RequestQuery, page, parse_sort, requests_with_ids
+from heliograph.domain.requests import RequestQuery, page, parse_sort, stored_ids
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.domain.store import StoredRequest
 from heliograph.errors import InvalidInput, NotFound
@@ -85,7 +85,8 @@ async def query_requests_by_ids(
     body: RequestIdsQuery, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[list[RequestPublic]]:
     """The requests with these ids, newest first; ids not found (or not UUIDs) are left out."""
-    query = RequestQuery(filter=requests_with_ids(body.requestIds), limit=len(body.requestIds))
+    ids = stored_ids(body.requestIds)
+    query = RequestQuery(request_ids=ids, limit=len(ids))
     return Envelope(
         data=[RequestPublic.of(s) for s in await store.query_requests(org_id=org_id, query=query)]
     )

@@ -121,6 +121,8 @@ class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, 
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
         params = Params()
         where = request_where(params, org_id, query.filter, query.is_scored)
+        if query.request_ids is not None:
+            where += f" AND request_id IN {params.add(list(query.request_ids), 'Array(String)')}"
         return await self._requests(
             params,
             org_id,

@@ -297,6 +297,8 @@ class SqlStore(SqlInsights, SqlTransfer):
 
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
         where = await self._requests_where(org_id, query.filter, query.is_scored)
+        if query.request_ids is not None:
+            where.append(requests.c.request_id.in_(query.request_ids))
         stmt = (
             sa.select(requests)
             .where(*where)
