@@ -41,8 +41,16 @@ _VALUES: dict[Kind, dict[str, Any]] = {
     "number": _NUMBER,
     "timestamp": {"anyOf": [_NUMBER, {"type": "string", "format": "date-time"}]},
     "bool": {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false"]}]},
-    "score": {"anyOf": [_NUMBER, {"type": "string", "maxLength": MAX_TEXT_VALUE_CHARS, "pattern": NO_NUL}]},
 }
+# A score compares as a number under the ordering operators; under the others, a number within
+# ±1e15 compares as one and anything else as text, so they take what text does.
+_ORDERING = ("gt", "gte", "lt", "lte")
+
+
+def _value(kind: Kind, operator: str) -> dict[str, Any]:
+    if kind == "score":
+        return _NUMBER if operator in _ORDERING else _VALUES["text"]
+    return _VALUES[kind]
 
 
 def _exactly_one(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -57,7 +65,7 @@ def _condition(spec: FieldSpec | Unstored) -> dict[str, Any]:
         for name, op in OPERATORS.items()
         if spec.kind in op.kinds and not (equals_only and name != "equals")
     ]
-    return _exactly_one({name: _VALUES[spec.kind] for name in operators}, additionalProperties=False)
+    return _exactly_one({name: _value(spec.kind, name) for name in operators}, additionalProperties=False)
 
 
 def _keys_to(condition: dict[str, Any]) -> dict[str, Any]:

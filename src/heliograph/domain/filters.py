@@ -54,6 +54,7 @@ MAX_FILTER_LEAVES = 64
 MAX_FILTER_TEXT_CHARS = 65_536
 MAX_TEXT_VALUE_CHARS = 4096
 _INT63 = 2**63 - 1
+_MAX_NUMBER = Decimal(10) ** 15
 
 Value = str | int | float | bool
 
@@ -269,10 +270,12 @@ def _coerce(spec: FieldSpec | Unstored, name: str, operator: str, value: object)
 
 
 def _numeric(value: object) -> bool:
+    """Whether `value` reads as a number `_number` takes (any other value is compared as text)."""
     try:
-        return not isinstance(value, bool) and Decimal(str(value).strip()).is_finite()
+        number = Decimal(str(value).strip())
     except InvalidOperation:
         return False
+    return not isinstance(value, bool) and number.is_finite() and abs(number) <= _MAX_NUMBER
 
 
 def _number(name: str, value: object) -> Decimal:
@@ -282,7 +285,7 @@ def _number(name: str, value: object) -> Decimal:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise InvalidInput(f"Invalid value for {name}: expected a number") from None
-    if not number.is_finite() or abs(number) > Decimal(10) ** 15:
+    if not number.is_finite() or abs(number) > _MAX_NUMBER:
         raise InvalidInput(f"Invalid value for {name}: expected a finite number below 1e15")
     return number
 
