@@ -199,6 +199,17 @@ def test_a_filter_at_the_leaf_limit_is_parsed_and_one_more_leaf_is_refused() -> 
         parse_filter(balanced_or(MAX_FILTER_LEAVES + 1))
 
 
+def test_empty_leaves_and_extra_fields_count_against_the_leaf_limit() -> None:
+    raw: Any = {R: {}}
+    for _ in range(8):  # 256 empty leaves
+        raw = {"left": raw, "operator": "or", "right": raw}
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
+        parse_filter(raw)
+    fields = {R: {"properties": {f"k{i}": {"equals": "v"} for i in range(MAX_FILTER_LEAVES + 1)}}}
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
+        parse_filter(fields)
+
+
 def test_a_tree_of_nothing_but_all_counts_against_the_leaf_limit() -> None:
     raw: Any = "all"
     for _ in range(8):  # 256 "all" leaves in a tree 8 levels deep

@@ -117,11 +117,19 @@ class _Budget:
 
     leaves: int = MAX_FILTER_LEAVES
     text_chars: int = MAX_FILTER_TEXT_CHARS
+    paid_conditions: int = 0  # conditions of the current leaf that its own spend_leaf already paid for
 
     def spend_leaf(self) -> None:
         self.leaves -= 1
         if self.leaves < 0:
             raise InvalidInput(f"Filter is too large: at most {MAX_FILTER_LEAVES} conditions")
+
+    def spend_condition(self) -> None:
+        """A leaf's first condition is the leaf; each further one (another field or table) costs a leaf."""
+        if self.paid_conditions:
+            self.paid_conditions -= 1
+        else:
+            self.spend_leaf()
 
     def spend_text(self, text: str) -> None:
         self.text_chars -= len(text)
@@ -155,6 +163,8 @@ def _parse(raw: object, *, depth: int, budget: _Budget) -> FilterNode:
         right = _parse(raw["right"], depth=depth + 1, budget=budget)
         return Branch(left, operator, right)
     # A leaf: every table in it, and every field of each, must hold (as Helicone ANDs them).
+    budget.spend_leaf()
+    budget.paid_conditions = 1
     node: FilterNode = None
     for table, columns in raw.items():
         for condition in _table_conditions(str(table), columns, budget):
@@ -209,7 +219,7 @@ def _field(table: str, name: str) -> FieldSpec | Unstored:
 def _condition(
     spec: FieldSpec | Unstored, name: str, key: str | None, condition: object, budget: _Budget
 ) -> FilterNode:
-    budget.spend_leaf()
+    budget.spend_condition()
     if isinstance(spec, FieldSpec) and spec.keyed and not key:
         raise InvalidInput(f"Filter field {name} needs a key, as in {name}.<key>")
     if "\x00" in str(key or ""):
