@@ -132,6 +132,7 @@ def test_several_tables_and_fields_in_one_leaf_are_anded() -> None:
         pytest.param({R: {"prompt_id": {"not-equals": "p"}}}, NEVER, id="null-not-equals-nothing"),
         pytest.param({"values": {"k": {"contains": "x"}}}, NEVER, id="no-prompt-inputs"),
         pytest.param({R: {}}, None, id="empty-table"),
+        pytest.param({R: {"properties": {}}, "properties": {}}, None, id="empty-keyed-fields"),
         pytest.param(
             {R: {"threat": {"equals": True}, "model": {"equals": "x"}}}, NEVER, id="nothing-and-anything"
         ),

@@ -198,7 +198,7 @@ def _table_conditions(table: str, columns: object, budget: _Budget) -> list[Filt
             name, key = name.split(".", 1)
         spec = _field(table, name)
         if isinstance(spec, FieldSpec) and spec.keyed and key is None:
-            if not isinstance(condition, dict) or not condition:
+            if not isinstance(condition, dict):
                 raise InvalidInput(f"Invalid filter leaf: {name} must be an object of keys")
             conditions += [_condition(spec, name, k, c, budget) for k, c in condition.items()]
             continue
