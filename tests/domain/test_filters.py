@@ -133,6 +133,7 @@ def test_several_tables_and_fields_in_one_leaf_are_anded() -> None:
         pytest.param({"values": {"k": {"contains": "x"}}}, NEVER, id="no-prompt-inputs"),
         pytest.param({R: {}}, None, id="empty-table"),
         pytest.param({R: {"properties": {}}, "properties": {}}, None, id="empty-keyed-fields"),
+        pytest.param({R: {"model": {}}, "properties": {"k": {}}}, None, id="no-operator"),
         pytest.param(
             {R: {"threat": {"equals": True}, "model": {"equals": "x"}}}, NEVER, id="nothing-and-anything"
         ),

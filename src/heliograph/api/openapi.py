@@ -53,19 +53,19 @@ def _value(kind: Kind, operator: str) -> dict[str, Any]:
     return _VALUES[kind]
 
 
-def _exactly_one(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": properties, **extra}
+def _at_most_one(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "maxProperties": 1, "properties": properties, **extra}
 
 
 def _condition(spec: FieldSpec | Unstored) -> dict[str, Any]:
-    """`{<operator>: <value>}` for the operators that apply to the field."""
+    """`{<operator>: <value>}` for the operators that apply to the field (`{}` is no condition)."""
     equals_only = isinstance(spec, FieldSpec) and spec.equals_only
     operators = [
         name
         for name, op in OPERATORS.items()
         if spec.kind in op.kinds and not (equals_only and name != "equals")
     ]
-    return _exactly_one({name: _value(spec.kind, name) for name in operators}, additionalProperties=False)
+    return _at_most_one({name: _value(spec.kind, name) for name in operators}, additionalProperties=False)
 
 
 def _keys_to(condition: dict[str, Any]) -> dict[str, Any]:

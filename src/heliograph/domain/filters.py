@@ -220,6 +220,8 @@ def _condition(
     spec: FieldSpec | Unstored, name: str, key: str | None, condition: object, budget: _Budget
 ) -> FilterNode:
     budget.spend_condition()
+    if condition == {}:  # Helicone's schema allows a field with no operator: no condition
+        return None
     if isinstance(spec, FieldSpec) and spec.keyed and not key:
         raise InvalidInput(f"Filter field {name} needs a key, as in {name}.<key>")
     if "\x00" in str(key or ""):
