@@ -282,7 +282,10 @@ def _coerce(spec: FieldSpec | Unstored, name: str, operator: str, value: object)
 
 
 def _numeric(value: object) -> bool:
-    """Whether `value` reads as a number `_number` takes (any other value is compared as text)."""
+    """Whether `value` reads as a number `_number` takes (any other value is compared as text, and text
+    keeps its length limit)."""
+    if len(str(value)) > MAX_TEXT_VALUE_CHARS:
+        return False
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
