@@ -90,7 +90,12 @@ def _table(table: str) -> dict[str, Any]:
         **{name: spec for (t, name), spec in UNSTORED.items() if t == table},
         **{name: FIELDS[(REQUEST_TABLE, to)] for (t, name), to in LEGACY_FIELDS.items() if t == table},
     }
-    keyed = [name for name, spec in fields.items() if isinstance(spec, FieldSpec) and spec.keyed]
+    # Only a field's own name takes the dotted form (`properties.<key>`, not `search_properties.<key>`).
+    keyed = [
+        name
+        for name, spec in fields.items()
+        if isinstance(spec, FieldSpec) and spec.keyed and spec.name == name
+    ]
     return {
         "type": "object",
         "properties": {name: _field(spec) for name, spec in fields.items()},
