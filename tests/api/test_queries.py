@@ -663,6 +663,7 @@ class TestHostileInput:
     def test_bad_request_queries_get_a_clear_4xx(
         self, data: Dataset, body: dict[str, Any], message: str
     ) -> None:
-        response = data.tenant.client.post("/v1/request/query", json=body)
-        assert response.status_code in (400, 422)
-        assert message in response.json()["error"]
+        for path in ("/v1/request/query", "/v1/request/count/query"):
+            response = data.tenant.client.post(path, json=body)
+            assert response.status_code in (400, 422), path
+            assert message in response.json()["error"]

@@ -75,6 +75,7 @@ async def query_requests_clickhouse(
 async def count_requests(body: RequestQueryCreate, org_id: CurrentOrg, store: StoreDep) -> Envelope[int]:
     """How many requests match a filter."""
     filter = parse_filter(body.filter)
+    parse_sort(body.sort)  # a count has no order, but a bad sort is still a 400, as on the queries
     if body.isCached or body.isPartOfExperiment:
         return Envelope(data=0)  # nothing is cached and there are no experiments
     return Envelope(data=await store.count_requests(org_id=org_id, filter=filter, is_scored=body.isScored))
