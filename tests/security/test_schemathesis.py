@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, settings
 from heliograph.app import create_app
 from heliograph.config import Settings
 from heliograph.domain.filters import parse_filter
+from heliograph.domain.insights import in_window
 from heliograph.errors import InvalidInput
 from support import Server, Tenant, new_tenant
 
@@ -89,13 +90,16 @@ def test_every_operation_answers_as_documented(
 
 def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
     """A time window that ends before it starts, a moment outside 1970..9999, a custom trace's time
-    as text that is neither epoch digits nor ISO 8601, or a filter past the size limits (conditions
+    as text that is neither epoch digits nor ISO 8601 (in a `{start, end}` window too), or a filter
+    past the size limits (conditions
     counted over the whole tree): valid field by field, refused with 400 as the schema's descriptions
     say."""
     if not isinstance(body, dict):
         return False
     if any(_too_large(body.get(name)) for name in ("filter", "userFilter")):
         return True
+    if isinstance(body.get("timeFilter"), dict) and "start" in body["timeFilter"]:
+        return _unreadable_window(body["timeFilter"])
     window = body.get("timeFilter")
     timing = body.get("timing")
     if isinstance(window, dict):
@@ -107,6 +111,15 @@ def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
         if isinstance(start, dict) and isinstance(end, dict):
             moments = (_epoch_ms(start), _epoch_ms(end))
             return moments[0] > moments[1] or not all(0 <= ms <= _LAST_MS_OF_9999 for ms in moments)
+    return False
+
+
+def _unreadable_window(window: dict[str, Any]) -> bool:
+    """A `{start, end}` window whose times are not ISO 8601 (or epoch milliseconds)."""
+    try:
+        in_window(None, start=str(window.get("start")), end=str(window.get("end")))
+    except InvalidInput:
+        return True
     return False
 
 

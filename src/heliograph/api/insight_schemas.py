@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from heliograph.api.schemas import FILTER_REF, NO_NUL
 from heliograph.domain.insights import Increment
+from heliograph.domain.scores import MAX_SCORE
 
 __all__ = [
     "DatedAveragePublic",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 _FILTER: Any = {"allOf": [{"$ref": FILTER_REF}]}
+# Documented here, enforced by the handlers with a 400 (as the session endpoints' timezoneDifference).
+_TIMEZONE: Any = {"minimum": -1440, "maximum": 1440}
 _TIME = Field(max_length=64, pattern=NO_NUL, description="An ISO 8601 time, or epoch milliseconds")
 
 
@@ -67,7 +70,10 @@ class PropertyOverTimeCreate(_Body):
         description='Filter tree (spec section 5); "all" for none', json_schema_extra=_FILTER
     )
     dbIncrement: Increment
-    timeZoneDifference: float = Field(description="Minutes west of UTC (JavaScript's getTimezoneOffset)")
+    timeZoneDifference: float = Field(
+        description="Minutes west of UTC (JavaScript's getTimezoneOffset), -1440..1440",
+        json_schema_extra=_TIMEZONE,
+    )
 
 
 class PropertyPublic(BaseModel):
@@ -100,12 +106,17 @@ class EvalQueryCreate(_Body):
     timeFilter: WindowFilter
     offset: float = Field(0, description="Scores to skip (fractions drop)")
     limit: float = Field(100, description="Scores per page, at most 1000 (fractions drop)")
-    timeZoneDifference: float = Field(0, description="Minutes west of UTC; days are the caller's")
+    timeZoneDifference: float = Field(
+        0, description="Minutes west of UTC, -1440..1440; days are the caller's", json_schema_extra=_TIMEZONE
+    )
 
 
 class EvalCreate(_Body):
     name: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
-    score: float = Field(description="An integer (Heliograph's scores are integers; a fraction is a 400)")
+    score: float = Field(
+        description="An integer (Heliograph's scores are integers; a fraction is a 400)",
+        json_schema_extra={"multipleOf": 1, "minimum": -MAX_SCORE, "maximum": MAX_SCORE},
+    )
 
 
 class DatedCountPublic(BaseModel):

@@ -17,7 +17,7 @@ from heliograph.api.insight_schemas import (
 )
 from heliograph.api.routes.requests import request_uuid
 from heliograph.api.routing import AuthenticatedRoute
-from heliograph.api.schemas import Envelope, iso_time
+from heliograph.api.schemas import Envelope, RequestIdPath, iso_time
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.insights import DAY_MS, distributions, in_window, score_summaries, shift_of
 from heliograph.domain.requests import page
@@ -93,7 +93,7 @@ async def score_distributions(
 
 @router.post("/{requestId}", response_model=Envelope[None], status_code=201)
 async def add_eval(
-    requestId: str,
+    requestId: RequestIdPath,
     body: EvalCreate,
     org_id: CurrentOrg,
     store: StoreDep,
