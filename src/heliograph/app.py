@@ -15,7 +15,7 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import admin, health, metrics, requests, sessions
+from heliograph.api.routes import admin, evals, feedback, health, metrics, properties, requests, sessions
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.api.routes.otlp import OtlpEndpoints
@@ -36,7 +36,16 @@ from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
 
 __all__ = ["ROUTERS", "create_app", "create_worker_app"]
 
-ROUTERS = (health.router, metrics.router, sessions.router, requests.router, admin.router)
+ROUTERS = (
+    health.router,
+    metrics.router,
+    sessions.router,
+    requests.router,
+    properties.router,
+    evals.router,
+    feedback.router,
+    admin.router,
+)
 
 log = logging.getLogger(__name__)
 # Allocations between collections of the young generation (Python's default is 700). Reference counting

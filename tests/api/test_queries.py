@@ -404,6 +404,44 @@ REQUEST_FILTERS = [
         both("or", req("model", "like", "claude%"), req("user_id", "equals", "bob")), [4, 3], id="or"
     ),
     pytest.param(req("helicone-score-feedback", "equals", True), [5], id="feedback-score"),
+    pytest.param(req("scores.accuracy", "contains", "9"), [1], id="score-text-contains"),
+    pytest.param(req("scores.accuracy", "equals", "5"), [4], id="score-text-equals"),
+    pytest.param(req("scores.accuracy", "not-contains", "9"), [8, 7, 6, 5, 4, 3, 2], id="score-not-contains"),
+    pytest.param(req("scores_column", "equals", "accuracy"), [4, 1], id="scores-column"),
+    pytest.param(
+        {R: {"model": {"equals": "gpt-4o-mini"}}, "request": {"user_id": {"equals": "bob"}}},
+        [3],
+        id="two-tables-in-one-leaf",
+    ),
+    pytest.param(req("cache_enabled", "equals", False), [8, 7, 6, 5, 4, 3, 2, 1], id="never-cached"),
+    pytest.param(req("country_code", "equals", "NL"), [], id="no-country"),
+    pytest.param(
+        both("or", req("threat", "equals", True), req("user_id", "equals", "bob")), [3], id="nothing-or-bob"
+    ),
+]
+
+# Helicone's legacy tables, each beside the request_response_rmt filter it means.
+LEGACY_FILTERS = [
+    pytest.param({"request": {"user_id": {"equals": "bob"}}}, req("user_id", "equals", "bob"), id="user"),
+    pytest.param({"request": {"model": {"like": "gpt%"}}}, req("model", "like", "gpt%"), id="model"),
+    pytest.param(
+        {"request": {"prompt": {"contains": "refund"}}}, req("request_body", "contains", "refund"), id="p"
+    ),
+    pytest.param({"response": {"status": {"equals": 500}}}, req("status", "equals", 500), id="status"),
+    pytest.param(
+        {"response": {"body_tokens": {"gt": 200}}}, req("completion_tokens", "gt", 200), id="tokens"
+    ),
+    pytest.param(
+        {"feedback": {"rating": {"equals": True}}}, req("helicone-score-feedback", "equals", True), id="fb"
+    ),
+    pytest.param(
+        {"properties": {"env": {"equals": "prod"}}}, req("properties.env", "equals", "prod"), id="props"
+    ),
+    pytest.param(
+        {R: {"search_properties": {"env": {"equals": "prod"}}}},
+        req("properties.env", "equals", "prod"),
+        id="sp",
+    ),
 ]
 
 SORTS = [
@@ -416,6 +454,10 @@ SORTS = [
     pytest.param({"user_id": "asc"}, [8, 2, 1, 3, 4, 6, 5, 7], id="user-asc-missing-last"),
     pytest.param({"time_to_first_token": "asc"}, [7, 4, 8, 6, 5, 3, 2, 1], id="ttft-asc-missing-last"),
     pytest.param({"properties.prompt-version": "desc"}, [5, 4, 3, 2, 1, 8, 7, 6], id="property-desc"),
+    pytest.param({"properties": {"prompt-version": "desc"}}, [5, 4, 3, 2, 1, 8, 7, 6], id="nested-property"),
+    pytest.param({"body_model": "asc"}, [4, 2, 8, 6, 5, 3, 1, 7], id="body-model-asc"),
+    pytest.param({"is_cached": "asc"}, [8, 7, 6, 5, 4, 3, 2, 1], id="is-cached-all-tie"),
+    pytest.param({"values": {"name": "asc"}}, [8, 7, 6, 5, 4, 3, 2, 1], id="values-all-tie"),
 ]
 
 
@@ -427,11 +469,63 @@ class TestRequestQuery:
         assert request_ids(data, filter=filter_) == expected
         assert request_ids(data, path="/v1/request/query-clickhouse", filter=filter_) == expected
 
+    @pytest.mark.parametrize(("legacy", "modern"), LEGACY_FILTERS)
+    def test_a_legacy_table_means_what_helicone_maps_it_to(
+        self, data: Dataset, legacy: Any, modern: Any
+    ) -> None:
+        expected = request_ids(data, filter=modern)
+        assert expected, "the pair should select something"
+        assert request_ids(data, filter=legacy) == expected
+
+    def test_the_organization_and_response_time_fields_select_what_they_say(self, data: Dataset) -> None:
+        assert len(request_ids(data, filter=req("organization_id", "equals", data.tenant.org_id))) == 8
+        rows = data.tenant.client.post("/v1/request/query", json={"filter": "all", "limit": 100}).json()[
+            "data"
+        ]
+        newest = max(row["response_created_at"] for row in rows)
+        (latest,) = request_ids(data, filter=req("response_created_at", "gte", newest))
+        assert {row["request_id"]: row["response_created_at"] for row in rows}[rid(latest)] == newest
+
     @pytest.mark.parametrize(("sort", "expected"), SORTS)
     def test_every_sort_key_orders_with_ties_newest_first(
         self, data: Dataset, sort: dict[str, str], expected: list[int]
     ) -> None:
         assert request_ids(data, sort=sort) == expected
+
+    def test_a_random_sort_returns_every_request(self, data: Dataset) -> None:
+        assert sorted(request_ids(data, sort={"random": True})) == list(range(1, 9))
+
+    @pytest.mark.parametrize(
+        ("page", "expected"),
+        [
+            pytest.param({"limit": 0}, [], id="limit-0"),
+            pytest.param({"limit": -3}, [], id="negative-limit"),
+            pytest.param({"limit": 2.9, "offset": 1.5}, [7, 6], id="fractions-drop"),
+            pytest.param({"limit": 5000, "offset": -4}, [8, 7, 6, 5, 4, 3, 2, 1], id="over-1000"),
+        ],
+    )
+    def test_any_limit_helicones_schema_allows_is_answered(
+        self, data: Dataset, page: dict[str, Any], expected: list[int]
+    ) -> None:
+        assert request_ids(data, **page) == expected
+
+    @pytest.mark.parametrize(
+        ("flags", "expected"),
+        [
+            pytest.param({"isCached": True}, [], id="cached"),
+            pytest.param({"isCached": False}, [8, 7, 6, 5, 4, 3, 2, 1], id="uncached"),
+            pytest.param({"isPartOfExperiment": True}, [], id="in-experiment"),
+            pytest.param(
+                {"isPartOfExperiment": False, "includeInputs": True}, [8, 7, 6, 5, 4, 3, 2, 1], id="not"
+            ),
+        ],
+    )
+    def test_cache_and_experiment_flags_answer_as_no_cache_and_no_experiments(
+        self, data: Dataset, flags: dict[str, Any], expected: list[int]
+    ) -> None:
+        assert request_ids(data, **flags) == expected
+        count = data.tenant.client.post("/v1/request/count/query", json={"filter": "all", **flags})
+        assert count.json()["data"] == len(expected)
 
     def test_pages_cover_everything_once(self, data: Dataset) -> None:
         pages = [request_ids(data, limit=3, offset=offset, sort={"cost": "asc"}) for offset in (0, 3, 6)]
@@ -555,13 +649,20 @@ class TestHostileInput:
             pytest.param(
                 {"filter": "all", "sort": {"cost": "asc", "latency": "asc"}}, "exactly one key", id="two"
             ),
-            pytest.param({"filter": "all", "limit": 1001}, "limit", id="limit"),
+            pytest.param({"filter": "all", "limit": "ten"}, "limit", id="limit"),
+            pytest.param({"filter": "all", "sort": {"random": False}}, "random", id="random-false"),
+            pytest.param(
+                {"filter": "all", "sort": {"properties": {"a": "asc", "b": "asc"}}},
+                "one key",
+                id="two-properties",
+            ),
             pytest.param({}, "filter", id="no-filter"),
         ],
     )
     def test_bad_request_queries_get_a_clear_4xx(
         self, data: Dataset, body: dict[str, Any], message: str
     ) -> None:
-        response = data.tenant.client.post("/v1/request/query", json=body)
-        assert response.status_code in (400, 422)
-        assert message in response.json()["error"]
+        for path in ("/v1/request/query", "/v1/request/count/query"):
+            response = data.tenant.client.post(path, json=body)
+            assert response.status_code in (400, 422), path
+            assert message in response.json()["error"]

@@ -111,3 +111,51 @@ class TestRequestFeedback:
         response = cast.bob.client.post(f"/v1/request/{request_id}/feedback", json={"rating": True})
         assert response.status_code == 404
         assert cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["scores"] == {}
+
+
+class TestQueryIds:
+    def test_it_returns_the_named_requests_newest_first_and_leaves_out_the_rest(self, cast: Cast) -> None:
+        first = cast.alice.log(start_ms=1_750_000_000_000)
+        second = cast.alice.log(start_ms=1_750_000_001_000)
+        cast.alice.log()
+        bobs = cast.bob.log()
+        ids = [first, second, bobs, str(uuid.uuid4()), "not-a-uuid"]
+        response = cast.alice.client.post("/v1/request/query-ids", json={"requestIds": ids})
+        assert response.status_code == 201
+        assert [row["request_id"] for row in response.json()["data"]] == [second, first]
+
+    def test_a_thousand_ids_are_answered(self, cast: Cast) -> None:
+        logged = cast.alice.log()
+        ids = [str(uuid.uuid4()) for _ in range(999)] + [logged]
+        response = cast.alice.client.post("/v1/request/query-ids", json={"requestIds": ids})
+        assert response.status_code == 201
+        assert [row["request_id"] for row in response.json()["data"]] == [logged]
+
+    def test_no_ids_is_an_empty_list(self, cast: Cast) -> None:
+        response = cast.alice.client.post("/v1/request/query-ids", json={"requestIds": []})
+        assert response.json() == {"data": [], "error": None}
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param({"requestIds": "x"}, id="not-a-list"),
+            pytest.param({"requestIds": [str(uuid.uuid4())] * 1001}, id="too-many"),
+            pytest.param({}, id="missing"),
+        ],
+    )
+    def test_a_bad_body_gets_422(self, cast: Cast, body: object) -> None:
+        response = cast.alice.client.post("/v1/request/query-ids", json=body)
+        assert response.status_code == 422
+        assert "requestIds" in response.json()["error"]
+
+
+class TestInputs:
+    def test_a_request_has_no_prompt_inputs(self, cast: Cast) -> None:
+        request_id = cast.alice.log()
+        response = cast.alice.client.get(f"/v1/request/{request_id}/inputs")
+        assert response.status_code == 200
+        assert response.json() == {"data": None, "error": None}
+
+    def test_another_organizations_request_is_not_found(self, cast: Cast) -> None:
+        request_id = cast.bob.log()
+        assert cast.alice.client.get(f"/v1/request/{request_id}/inputs").status_code == 404

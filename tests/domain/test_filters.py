@@ -11,6 +11,7 @@ from heliograph.domain.filters import (
     MAX_FILTER_DEPTH,
     MAX_FILTER_LEAVES,
     MAX_FILTER_TEXT_CHARS,
+    NEVER,
     Branch,
     Leaf,
     parse_filter,
@@ -65,6 +66,43 @@ def test_all_and_an_empty_object_mean_no_condition(raw: Any) -> None:
             id="session-cost",
         ),
         pytest.param({S: {"session_tag": {"equals": "vip"}}}, "session_tag", None, "equals", "vip", id="tag"),
+        pytest.param(
+            {"request": {"id": {"equals": "r1"}}}, "request_id", None, "equals", "r1", id="legacy-id"
+        ),
+        pytest.param(
+            {"response": {"body_tokens": {"gt": 3}}}, "completion_tokens", None, "gt", 3, id="legacy"
+        ),
+        pytest.param(
+            {"feedback": {"rating": {"equals": True}}},
+            "helicone-score-feedback",
+            None,
+            "equals",
+            True,
+            id="fb",
+        ),
+        pytest.param(
+            {"properties": {"env": {"equals": "p"}}}, "properties", "env", "equals", "p", id="props"
+        ),
+        pytest.param(
+            {R: {"search_properties": {"env": {"ilike": "p%"}}}},
+            "properties",
+            "env",
+            "ilike",
+            "p%",
+            id="search",
+        ),
+        pytest.param(
+            {R: {"scores": {"q": {"contains": "4"}}}}, "scores", "q", "contains", "4", id="score-text"
+        ),
+        pytest.param({R: {"scores": {"q": {"equals": "4"}}}}, "scores", "q", "equals", 4, id="score-equals"),
+        pytest.param(
+            {R: {"prompt_cache_read_tokens": {"gte": 1}}},
+            "prompt_cache_read_tokens",
+            None,
+            "gte",
+            1,
+            id="cache",
+        ),
     ],
 )
 def test_a_leaf_is_parsed_with_its_value_in_storage_units(
@@ -73,6 +111,36 @@ def test_a_leaf_is_parsed_with_its_value_in_storage_units(
     leaf = parse_filter(raw)
     assert isinstance(leaf, Leaf)
     assert (leaf.field.name, leaf.key, leaf.operator, leaf.value) == (field, key, operator, value)
+
+
+def test_several_tables_and_fields_in_one_leaf_are_anded() -> None:
+    tree = parse_filter(
+        {R: {"model": {"equals": "x"}, "status": {"equals": 1}}, "request": {"user_id": {"equals": "u"}}}
+    )
+    assert isinstance(tree, Branch) and tree.operator == "and"
+    assert isinstance(tree.left, Branch) and tree.left.operator == "and"
+    leaves = [tree.left.left, tree.left.right, tree.right]
+    assert [leaf.field.name for leaf in leaves if isinstance(leaf, Leaf)] == ["model", "status", "user_id"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param({R: {"cache_enabled": {"equals": False}}}, None, id="uncached-is-everything"),
+        pytest.param({R: {"cache_enabled": {"equals": True}}}, NEVER, id="cached-is-nothing"),
+        pytest.param({R: {"country_code": {"equals": "NL"}}}, NEVER, id="null-equals-nothing"),
+        pytest.param({R: {"prompt_id": {"not-equals": "p"}}}, NEVER, id="null-not-equals-nothing"),
+        pytest.param({"values": {"k": {"contains": "x"}}}, NEVER, id="no-prompt-inputs"),
+        pytest.param({R: {}}, None, id="empty-table"),
+        pytest.param({R: {"properties": {}}, "properties": {}}, None, id="empty-keyed-fields"),
+        pytest.param({R: {"model": {}}, "properties": {"k": {}}}, None, id="no-operator"),
+        pytest.param(
+            {R: {"threat": {"equals": True}, "model": {"equals": "x"}}}, NEVER, id="nothing-and-anything"
+        ),
+    ],
+)
+def test_a_field_heliograph_does_not_record_compares_its_reported_value(raw: Any, expected: Any) -> None:
+    assert parse_filter(raw) == expected
 
 
 def test_branches_nest() -> None:
@@ -94,9 +162,12 @@ def test_branches_nest() -> None:
         ),
         pytest.param({R: {"model": {"gt": "x"}}}, "Operator 'gt' does not apply to model", id="wrong-kind"),
         pytest.param({R: {"model": {"equals": "x", "like": "y"}}}, "exactly one key", id="two-operators"),
+        pytest.param({R: {"cached": {"equals": "maybe"}}}, "true or false", id="unstored-bad-value"),
         pytest.param(
-            {R: {"model": {"equals": "x"}, "status": {"equals": 1}}}, "exactly one key", id="two-fields"
+            {"request": {"colour": {"equals": "x"}}}, "Unknown filter field 'colour' in request", id="legacy"
         ),
+        pytest.param({R: {"scores": {"q": {"gt": "high"}}}}, "expected a number", id="score-gt-text"),
+        pytest.param({"values": {"k": {"gt": "x"}}}, "Operator 'gt' does not apply to k", id="values-op"),
         pytest.param({R: {"status": {"equals": "two hundred"}}}, "expected a number", id="not-a-number"),
         pytest.param({R: {"status": {"equals": True}}}, "expected a number", id="bool-for-number"),
         pytest.param({R: {"latency": {"gt": 1e300}}}, "finite number", id="huge-number"),
@@ -128,6 +199,17 @@ def test_a_filter_at_the_leaf_limit_is_parsed_and_one_more_leaf_is_refused() -> 
     assert isinstance(parse_filter(balanced_or(MAX_FILTER_LEAVES)), Branch)
     with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
         parse_filter(balanced_or(MAX_FILTER_LEAVES + 1))
+
+
+def test_empty_leaves_and_extra_fields_count_against_the_leaf_limit() -> None:
+    raw: Any = {R: {}}
+    for _ in range(8):  # 256 empty leaves
+        raw = {"left": raw, "operator": "or", "right": raw}
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
+        parse_filter(raw)
+    fields = {R: {"properties": {f"k{i}": {"equals": "v"} for i in range(MAX_FILTER_LEAVES + 1)}}}
+    with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_LEAVES} conditions"):
+        parse_filter(fields)
 
 
 def test_a_tree_of_nothing_but_all_counts_against_the_leaf_limit() -> None:

@@ -55,17 +55,27 @@ def test_usage_defaults_to_zero_tokens_and_not_found() -> None:
     assert Usage(prompt_tokens=12, completion_tokens=5).total_tokens == 17
 
 
-def test_openai_chat_completion_reads_prompt_completion_and_cached_tokens() -> None:
+def test_openai_chat_completion_reads_prompt_completion_cached_and_reasoning_tokens_and_its_id() -> None:
     body = {
+        "id": "chatcmpl-1",
         "model": "gpt-4o-2024-08-06",
         "usage": {
             "prompt_tokens": 2006,
             "completion_tokens": 300,
             "total_tokens": 2306,
             "prompt_tokens_details": {"cached_tokens": 1920},
+            "completion_tokens_details": {"reasoning_tokens": 256},
         },
     }
-    expected = Usage(2006, 300, cache_read_tokens=1920, model="gpt-4o-2024-08-06", found=True)
+    expected = Usage(
+        2006,
+        300,
+        cache_read_tokens=1920,
+        model="gpt-4o-2024-08-06",
+        found=True,
+        reasoning_tokens=256,
+        response_id="chatcmpl-1",
+    )
     assert usage_from_response(json_body=body, text_body=None) == expected
 
 
@@ -90,12 +100,15 @@ def test_openai_chat_completion_without_readable_cache_details_has_no_cache_read
     ],
 )
 def test_openai_chat_stream_takes_usage_from_the_last_chunk(text_body: str) -> None:
-    expected = Usage(1200, 7, cache_read_tokens=1024, model="gpt-4o-mini-2024-07-18", found=True)
+    expected = Usage(
+        1200, 7, cache_read_tokens=1024, model="gpt-4o-mini-2024-07-18", found=True, response_id="c1"
+    )
     assert usage_from_response(json_body=None, text_body=text_body) == expected
 
 
-def test_openai_responses_api_does_not_count_cached_input_twice() -> None:
+def test_openai_responses_api_does_not_count_cached_input_twice_and_reads_reasoning_tokens() -> None:
     body = {
+        "id": "resp_1",
         "object": "response",
         "model": "o4-mini-2025-04-16",
         "usage": {
@@ -106,7 +119,15 @@ def test_openai_responses_api_does_not_count_cached_input_twice() -> None:
             "total_tokens": 3450,
         },
     }
-    expected = Usage(3000, 450, cache_read_tokens=2048, model="o4-mini-2025-04-16", found=True)
+    expected = Usage(
+        3000,
+        450,
+        cache_read_tokens=2048,
+        model="o4-mini-2025-04-16",
+        found=True,
+        reasoning_tokens=384,
+        response_id="resp_1",
+    )
     assert usage_from_response(json_body=body, text_body=None) == expected
 
 
@@ -191,7 +212,9 @@ def test_anthropic_stream_message_delta_input_and_cache_fields_replace_those_of_
 
 
 def test_manual_logger_stream_without_usage_is_not_found_and_zero() -> None:
-    assert usage_from_response(json_body=None, text_body=MANUAL_LOGGER_STREAM) == Usage()
+    assert usage_from_response(json_body=None, text_body=MANUAL_LOGGER_STREAM) == Usage(
+        response_id="chatcmpl-fake123"
+    )
 
 
 def test_stream_without_usage_still_reports_the_model() -> None:

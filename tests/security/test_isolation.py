@@ -132,10 +132,44 @@ def _request_list(path: str) -> Check:
 
 def _not_found_at(method: str, path: str, body: Any = None) -> Check:
     def check(bob: Tenant, secrets: Secrets) -> None:
-        url = path.format(session_id=secrets.session_id, request_id=secrets.request_id)
+        url = path.format(sessionId=secrets.session_id, requestId=secrets.request_id)
         _not_found(bob.client.request(method, url, json=body))
 
     return check
+
+
+def _empty_answer(method: str, path: str, body: Any = None) -> Check:
+    """Bob's answer holds nothing: his organization has no properties or scores (Alice's are hers)."""
+
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        response = bob.client.request(method, path, json=body)
+        _shows_nothing_of(secrets, response)
+        assert response.json()["data"] in ([], None, {"ok": True}), response.text
+
+    return check
+
+
+def _by_ids(bob: Tenant, secrets: Secrets) -> None:
+    _empty_answer("POST", "/v1/request/query-ids", {"requestIds": [secrets.request_id]})(bob, secrets)
+
+
+def _rated_by_id(path: str) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        body = {"helicone-id": secrets.request_id, "rating": False}
+        headers = {"Helicone-Auth": f"Bearer {bob.key}"}
+        with httpx.Client(base_url=bob.server.base_url, timeout=30) as client:
+            _not_found(client.post(path, json=body, headers=headers))
+
+    return check
+
+
+def _hidden_apart(bob: Tenant, secrets: Secrets) -> None:
+    """Bob hides a key Alice's requests carry: it is hidden for his organization alone."""
+    assert bob.client.post("/v1/property/hide", json={"key": "note"}).json() == {
+        "data": {"ok": True},
+        "error": None,
+    }
+    assert bob.client.post("/v1/property/hidden/query").json()["data"] == [{"property": "note"}]
 
 
 def _admin_refused(bob: Tenant, secrets: Secrets) -> None:
@@ -190,6 +224,8 @@ def _wait_until_logged(tenant: Tenant, session_id: str) -> None:
 
 
 SESSION_BODY = query_body()
+WINDOW = {"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"}
+EVALS_BODY = {"filter": "all", "timeFilter": WINDOW}
 NAME_BODY = {"nameContains": "", "timezoneDifference": 0, "timeFilter": FAR}
 CASES: dict[tuple[str, str], Check] = {
     ("GET", "/healthz"): _no_tenant_data("/healthz"),
@@ -206,32 +242,70 @@ CASES: dict[tuple[str, str], Check] = {
     ("POST", "/v1/session/feedback/breakdown"): _session_list(
         "/v1/session/feedback/breakdown", property="note"
     ),
-    ("POST", "/v1/session/{session_id}/feedback"): _not_found_at(
-        "POST", "/v1/session/{session_id}/feedback", {"rating": False}
+    ("POST", "/v1/session/{sessionId}/feedback"): _not_found_at(
+        "POST", "/v1/session/{sessionId}/feedback", {"rating": False}
     ),
-    ("DELETE", "/v1/session/{session_id}/feedback"): _not_found_at(
-        "DELETE", "/v1/session/{session_id}/feedback"
+    ("DELETE", "/v1/session/{sessionId}/feedback"): _not_found_at(
+        "DELETE", "/v1/session/{sessionId}/feedback"
     ),
-    ("GET", "/v1/session/{session_id}/tag"): _tag_read,
-    ("POST", "/v1/session/{session_id}/tag"): _not_found_at(
-        "POST", "/v1/session/{session_id}/tag", {"tag": "bob"}
+    ("GET", "/v1/session/{sessionId}/tag"): _tag_read,
+    ("POST", "/v1/session/{sessionId}/tag"): _not_found_at(
+        "POST", "/v1/session/{sessionId}/tag", {"tag": "bob"}
     ),
-    ("GET", "/v1/session/{session_id}"): _not_found_at("GET", "/v1/session/{session_id}"),
-    ("DELETE", "/v1/session/{session_id}"): _not_found_at("DELETE", "/v1/session/{session_id}"),
+    ("GET", "/v1/session/{sessionId}"): _not_found_at("GET", "/v1/session/{sessionId}"),
+    ("DELETE", "/v1/session/{sessionId}"): _not_found_at("DELETE", "/v1/session/{sessionId}"),
     ("POST", "/v1/request/query"): _request_list("/v1/request/query"),
     ("POST", "/v1/request/query-clickhouse"): _request_list("/v1/request/query-clickhouse"),
     ("POST", "/v1/request/count/query"): _request_list("/v1/request/count/query"),
-    ("GET", "/v1/request/{request_id}"): _not_found_at("GET", "/v1/request/{request_id}"),
-    ("DELETE", "/v1/request/{request_id}"): _not_found_at("DELETE", "/v1/request/{request_id}"),
-    ("PUT", "/v1/request/{request_id}/property"): _not_found_at(
-        "PUT", "/v1/request/{request_id}/property", {"key": "Note", "value": "bob"}
+    ("GET", "/v1/request/{requestId}"): _not_found_at("GET", "/v1/request/{requestId}"),
+    ("DELETE", "/v1/request/{requestId}"): _not_found_at("DELETE", "/v1/request/{requestId}"),
+    ("PUT", "/v1/request/{requestId}/property"): _not_found_at(
+        "PUT", "/v1/request/{requestId}/property", {"key": "Note", "value": "bob"}
     ),
-    ("POST", "/v1/request/{request_id}/feedback"): _not_found_at(
-        "POST", "/v1/request/{request_id}/feedback", {"rating": False}
+    ("POST", "/v1/request/{requestId}/feedback"): _not_found_at(
+        "POST", "/v1/request/{requestId}/feedback", {"rating": False}
     ),
-    ("POST", "/v1/request/{request_id}/score"): _not_found_at(
-        "POST", "/v1/request/{request_id}/score", {"scores": {"quality": 1}}
+    ("POST", "/v1/request/{requestId}/score"): _not_found_at(
+        "POST", "/v1/request/{requestId}/score", {"scores": {"quality": 1}}
     ),
+    ("POST", "/v1/request/query-ids"): _by_ids,
+    ("GET", "/v1/request/{requestId}/inputs"): _not_found_at("GET", "/v1/request/{requestId}/inputs"),
+    ("POST", "/v1/property/query"): _empty_answer("POST", "/v1/property/query", {}),
+    ("POST", "/v1/property/hidden/query"): _empty_answer("POST", "/v1/property/hidden/query"),
+    ("POST", "/v1/property/hide"): _hidden_apart,
+    ("POST", "/v1/property/restore"): _empty_answer("POST", "/v1/property/restore", {"key": "note"}),
+    ("POST", "/v1/property/{propertyKey}/search"): _empty_answer(
+        "POST", "/v1/property/note/search", {"searchTerm": ""}
+    ),
+    **{
+        ("POST", f"/v1/property/{{propertyKey}}/{kind}/query"): _empty_answer(
+            "POST", f"/v1/property/note/{kind}/query", {"timeFilter": WINDOW}
+        )
+        for kind in ("top-costs", "top-requests")
+    },
+    ("POST", "/v1/property/properties/over-time"): _empty_answer(
+        "POST",
+        "/v1/property/properties/over-time",
+        {
+            "propertyKey": "note",
+            "timeFilter": WINDOW,
+            "userFilter": "all",
+            "dbIncrement": "day",
+            "timeZoneDifference": 0,
+        },
+    ),
+    ("POST", "/v1/evals/query"): _empty_answer("POST", "/v1/evals/query", EVALS_BODY),
+    ("POST", "/v1/evals/score-distributions/query"): _empty_answer(
+        "POST", "/v1/evals/score-distributions/query", EVALS_BODY
+    ),
+    ("GET", "/v1/evals/scores"): _empty_answer("GET", "/v1/evals/scores"),
+    ("POST", "/v1/evals/{requestId}"): _not_found_at(
+        "POST", "/v1/evals/{requestId}", {"name": "q", "score": 1}
+    ),
+    **{
+        ("POST", path): _rated_by_id(path)
+        for path in ("/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback", "/v1/feedback")
+    },
     ("POST", "/v1/admin/keys"): _admin_refused,
     **{("POST", path): _export(path) for path in ("/v1/traces", "/v1/trace/log-python", "/v1/trace/log")},
     **{

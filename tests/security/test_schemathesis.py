@@ -25,6 +25,9 @@ from hypothesis import HealthCheck, settings
 
 from heliograph.app import create_app
 from heliograph.config import Settings
+from heliograph.domain.filters import parse_filter
+from heliograph.domain.insights import in_window
+from heliograph.errors import InvalidInput
 from support import Server, Tenant, new_tenant
 
 EXAMPLES = 25
@@ -37,8 +40,14 @@ CASES: dict[str, dict[int, int]] = {}  # operation -> status -> cases, for the t
 
 # Paths where schemathesis' "an undeclared method answers 405, whose Allow header lists the
 # documented methods" checks cannot hold:
-# GET /v1/request/query is GET /v1/request/{request_id} with the id "query" (400, not a UUID).
-_UNDECLARED_METHODS_NOT_405 = {"/v1/request/query", "/v1/request/query-clickhouse"}
+# GET /v1/request/query is GET /v1/request/{requestId} with the id "query" (400, not a UUID), and
+# POST /v1/evals/scores is POST /v1/evals/{requestId} with the id "scores".
+_UNDECLARED_METHODS_NOT_405 = {
+    "/v1/request/query",
+    "/v1/request/query-clickhouse",
+    "/v1/request/query-ids",
+    "/v1/evals/scores",
+}
 
 
 @pytest.fixture
@@ -80,11 +89,17 @@ def test_every_operation_answers_as_documented(
 
 
 def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
-    """A time window that ends before it starts, a moment outside 1970..9999, or a custom trace's time
-    as text that is neither epoch digits nor ISO 8601: valid field by field, refused with 400 as the
-    schema's descriptions say."""
+    """A time window that ends before it starts, a moment outside 1970..9999, a custom trace's time
+    as text that is neither epoch digits nor ISO 8601 (in a `{start, end}` window too), or a filter
+    past the size limits (conditions
+    counted over the whole tree): valid field by field, refused with 400 as the schema's descriptions
+    say."""
     if not isinstance(body, dict):
         return False
+    if any(_too_large(body.get(name)) for name in ("filter", "userFilter")):
+        return True
+    if isinstance(body.get("timeFilter"), dict) and "start" in body["timeFilter"]:
+        return _unreadable_window(body["timeFilter"])
     window = body.get("timeFilter")
     timing = body.get("timing")
     if isinstance(window, dict):
@@ -96,6 +111,23 @@ def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
         if isinstance(start, dict) and isinstance(end, dict):
             moments = (_epoch_ms(start), _epoch_ms(end))
             return moments[0] > moments[1] or not all(0 <= ms <= _LAST_MS_OF_9999 for ms in moments)
+    return False
+
+
+def _unreadable_window(window: dict[str, Any]) -> bool:
+    """A `{start, end}` window whose times are not ISO 8601 (or epoch milliseconds)."""
+    try:
+        in_window(None, start=str(window.get("start")), end=str(window.get("end")))
+    except InvalidInput:
+        return True
+    return False
+
+
+def _too_large(raw: Any) -> bool:
+    try:
+        parse_filter(raw)
+    except InvalidInput as exc:
+        return "too large" in str(exc) or "nested too deeply" in str(exc)
     return False
 
 

@@ -16,6 +16,7 @@ from heliograph.storage.sql.schema import metadata, properties, requests
 
 TABLES = {
     "dashboard_sign_ins",
+    "hidden_properties",
     "api_keys",
     "organizations",
     "properties",

@@ -16,7 +16,7 @@ from heliograph.domain.metrics import SortedValues, session_metrics
 from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
 from heliograph.domain.requests import RequestQuery, RequestSort
 from heliograph.domain.sessions import SessionQuery
-from heliograph.domain.store import Store
+from heliograph.domain.store import PropertyTotal, ScoreCount, Store
 from heliograph.ingest.calls import MAX_COST_NANO_USD
 from store_support import BASE_MS, new_org, record, summary_row, with_store
 
@@ -268,6 +268,63 @@ def test_request_pages_sort_and_count(store_url: str) -> None:
         assert [r.record.properties.get("variant") for r in by_variant] == ["A", "A", "B", "B", None]
         second_page = await store.query_requests(org_id=org, query=RequestQuery(limit=2, offset=4))
         assert [r.record.request_id for r in second_page] == [trip.first.request_id]
+        named = (trip.first.request_id, trip.loose.request_id, "not-stored")
+        by_id = await store.query_requests(org_id=org, query=RequestQuery(request_ids=named, limit=3))
+        assert [r.record.request_id for r in by_id] == [trip.loose.request_id, trip.first.request_id]
+        other = await store.query_requests(org_id=await new_org(store), query=RequestQuery(request_ids=named))
+        assert other == []
+
+    with_store(store_url, scenario)
+
+
+def test_property_keys_hidden_keys_totals_and_score_counts(store_url: str) -> None:
+    async def scenario(store: Store) -> None:
+        trip = await _trip(store)
+        org = trip.org_id
+        assert await store.property_keys(org_id=org) == [
+            FEEDBACK_KEY,
+            "Helicone-Session-Id",
+            "Helicone-Session-Name",
+            "Helicone-Session-Path",
+            "variant",
+        ]
+        await store.set_property_hidden(org_id=org, key="variant", hidden=True)
+        await store.set_property_hidden(org_id=org, key="variant", hidden=True)
+        await store.set_property_hidden(org_id=org, key="gone", hidden=True)
+        await store.set_property_hidden(org_id=org, key="gone", hidden=False)
+        assert await store.hidden_property_keys(org_id=org) == ["variant"]
+        assert await store.hidden_property_keys(org_id=await new_org(store)) == []
+        totals = await store.property_totals(org_id=org, key="variant", filter=None, bucket_ms=None)
+        assert totals == [PropertyTotal("A", None, 2, 4_000), PropertyTotal("B", None, 2, 2_500)]
+        gpt_4o = parse_filter({"request_response_rmt": {"model": {"equals": "gpt-4o"}}})
+        assert await store.property_totals(org_id=org, key="variant", filter=gpt_4o, bucket_ms=None) == [
+            PropertyTotal("A", None, 1, 3_000)
+        ]
+        by_second = await store.property_totals(
+            org_id=org, key="variant", filter=None, bucket_ms=1_000, shift_ms=500
+        )
+        assert by_second == [
+            PropertyTotal("A", BASE_MS - 500, 1, 1_000),
+            PropertyTotal("A", BASE_MS + 500, 1, 3_000),
+            PropertyTotal("B", BASE_MS + 3_500, 1, 500),
+            PropertyTotal("B", BASE_MS + 4_500, 1, 2_000),
+        ]
+        ratings = await store.property_totals(org_id=org, key=FEEDBACK_KEY, filter=None, bucket_ms=None)
+        assert ratings == [PropertyTotal("0", None, 1, 1_000), PropertyTotal("1", None, 1, 500)]
+        for request, values in ((trip.first, {"accuracy": 4}), (trip.second, {"accuracy": 4})):
+            assert await store.set_request_scores(org_id=org, request_id=request.request_id, values=values)
+        assert await store.set_request_scores(
+            org_id=org, request_id=trip.b_first.request_id, values={"accuracy": 2, "helpful": 1}
+        )
+        assert await store.score_counts(org_id=org, filter=None, bucket_ms=None) == [
+            ScoreCount("accuracy", 2, None, 1),
+            ScoreCount("accuracy", 4, None, 2),
+            ScoreCount("helpful", 1, None, 1),
+        ]
+        variant_a = parse_filter({"request_response_rmt": {"properties": {"variant": {"equals": "A"}}}})
+        assert await store.score_counts(org_id=org, filter=variant_a, bucket_ms=DAY_MS) == [
+            ScoreCount("accuracy", 4, BASE_MS, 2)
+        ]
 
     with_store(store_url, scenario)
 

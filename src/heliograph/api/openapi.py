@@ -18,17 +18,20 @@ from heliograph.api.routes.ingest import OPENAPI_PATHS as INGEST_PATHS
 from heliograph.api.routes.otlp import OPENAPI_PATHS as OTLP_PATHS
 from heliograph.api.routes.otlp import OPENAPI_SCHEMAS as OTLP_SCHEMAS
 from heliograph.api.schemas import FILTER_REF, NO_NUL, AsyncLogCreate, CustomTraceCreate, ErrorPublic
-from heliograph.domain.filters import (
+from heliograph.domain.filter_fields import (
     FIELDS,
-    MAX_TEXT_VALUE_CHARS,
-    OPERATORS,
+    KEYED_TABLES,
+    LEGACY_FIELDS,
     REQUEST_TABLE,
-    SESSION_TABLE,
+    TABLES,
+    UNSTORED,
     FieldSpec,
     Kind,
+    Unstored,
 )
+from heliograph.domain.filters import MAX_TEXT_VALUE_CHARS, OPERATORS
 
-__all__ = ["filter_schemas", "install_openapi"]
+__all__ = ["HELICONE_OPERATION_IDS", "documented_path", "filter_schemas", "install_openapi"]
 
 _REF = "#/components/schemas/{model}"
 _NUMBER = {"type": "number", "minimum": -1e15, "maximum": 1e15}
@@ -39,43 +42,67 @@ _VALUES: dict[Kind, dict[str, Any]] = {
     "timestamp": {"anyOf": [_NUMBER, {"type": "string", "format": "date-time"}]},
     "bool": {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false"]}]},
 }
+# A score compares as a number under the ordering operators; under the others, a number within
+# ±1e15 compares as one and anything else as text, so they take what text does.
+_ORDERING = ("gt", "gte", "lt", "lte")
 
 
-def _exactly_one(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": properties, **extra}
+def _value(kind: Kind, operator: str) -> dict[str, Any]:
+    if kind == "score":
+        return _NUMBER if operator in _ORDERING else _VALUES["text"]
+    return _VALUES[kind]
 
 
-def _condition(spec: FieldSpec) -> dict[str, Any]:
-    """`{<operator>: <value>}` for the operators that apply to the field."""
+def _at_most_one(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "maxProperties": 1, "properties": properties, **extra}
+
+
+def _condition(spec: FieldSpec | Unstored) -> dict[str, Any]:
+    """`{<operator>: <value>}` for the operators that apply to the field (`{}` is no condition)."""
+    equals_only = isinstance(spec, FieldSpec) and spec.equals_only
     operators = [
         name
         for name, op in OPERATORS.items()
-        if spec.kind in op.kinds and not (spec.equals_only and name != "equals")
+        if spec.kind in op.kinds and not (equals_only and name != "equals")
     ]
-    return _exactly_one({name: _VALUES[spec.kind] for name in operators}, additionalProperties=False)
+    return _at_most_one({name: _value(spec.kind, name) for name in operators}, additionalProperties=False)
 
 
-def _field(spec: FieldSpec) -> dict[str, Any]:
-    if not spec.keyed:
-        return _condition(spec)
-    return {  # {"properties": {"<key>": {<operator>: <value>}}}
+def _keys_to(condition: dict[str, Any]) -> dict[str, Any]:
+    """`{"<key>": <condition>, ...}`: several keys are ANDed."""
+    return {
         "type": "object",
-        "minProperties": 1,
-        "maxProperties": 1,
         "propertyNames": {"minLength": 1, "pattern": NO_NUL},
-        "additionalProperties": _condition(spec),
+        "additionalProperties": condition,
     }
 
 
-def _leaf(table: str) -> dict[str, Any]:
-    specs = [spec for (spec_table, _), spec in FIELDS.items() if spec_table == table]
-    columns = _exactly_one(
-        {spec.name: _field(spec) for spec in specs},
+def _field(spec: FieldSpec | Unstored) -> dict[str, Any]:
+    keyed = isinstance(spec, FieldSpec) and spec.keyed
+    return _keys_to(_condition(spec)) if keyed else _condition(spec)
+
+
+def _table(table: str) -> dict[str, Any]:
+    if table in KEYED_TABLES:
+        return _keys_to(_condition(KEYED_TABLES[table]))
+    fields: dict[str, FieldSpec | Unstored] = {
+        **{name: spec for (t, name), spec in FIELDS.items() if t == table},
+        **{name: spec for (t, name), spec in UNSTORED.items() if t == table},
+        **{name: FIELDS[(REQUEST_TABLE, to)] for (t, name), to in LEGACY_FIELDS.items() if t == table},
+    }
+    # Only a field's own name takes the dotted form (`properties.<key>`, not `search_properties.<key>`).
+    keyed = [
+        name
+        for name, spec in fields.items()
+        if isinstance(spec, FieldSpec) and spec.keyed and spec.name == name
+    ]
+    return {
+        "type": "object",
+        "properties": {name: _field(spec) for name, spec in fields.items()},
         # The keyed fields also take their key after a dot: {"properties.<key>": {<operator>: <value>}}.
-        patternProperties={rf"^{spec.name}\.[^\x00]+$": _condition(spec) for spec in specs if spec.keyed},
-        additionalProperties=False,
-    )
-    return _exactly_one({table: columns}, required=[table], additionalProperties=False)
+        "patternProperties": {rf"^{name}\.[^\x00]+$": _condition(fields[name]) for name in keyed},
+        "additionalProperties": False,
+    }
 
 
 def filter_schemas() -> dict[str, dict[str, Any]]:
@@ -98,10 +125,86 @@ def filter_schemas() -> dict[str, dict[str, Any]]:
             "additionalProperties": False,
         },
         "FilterLeaf": {
-            "description": "One condition on a request-level or a session-level field",
-            "oneOf": [_leaf(REQUEST_TABLE), _leaf(SESSION_TABLE)],
+            "description": "Conditions on request-level or session-level fields (Helicone's legacy tables "
+            "too); every field of every table in one leaf must hold",
+            "type": "object",
+            "minProperties": 1,
+            "properties": {table: _table(table) for table in TABLES},
+            "additionalProperties": False,
         },
     }
+
+
+# Helicone's operation ids and path parameter names, so a client generated from either document has the
+# same method names (issue 15). The routes keep Python's names; a path parameter's name is not on the wire.
+HELICONE_OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("/v1/session/query", "post"): "GetSessions",
+    ("/v1/session/count", "post"): "GetSessionsCount",
+    ("/v1/session/name/query", "post"): "GetNames",
+    ("/v1/session/metrics/query", "post"): "GetMetrics",
+    ("/v1/session/{sessionId}/feedback", "post"): "UpdateSessionFeedback",
+    ("/v1/session/{sessionId}/tag", "get"): "GetSessionTag",
+    ("/v1/session/{sessionId}/tag", "post"): "UpdateSessionTag",
+    ("/v1/request/query", "post"): "GetRequests",
+    ("/v1/request/query-clickhouse", "post"): "GetRequestsClickhouse",
+    ("/v1/request/query-ids", "post"): "GetRequestsByIds",
+    ("/v1/request/count/query", "post"): "GetRequestCount",
+    ("/v1/request/{requestId}", "get"): "GetRequestById",
+    ("/v1/request/{requestId}/inputs", "get"): "GetRequestInputs",
+    ("/v1/request/{requestId}/feedback", "post"): "FeedbackRequest",
+    ("/v1/request/{requestId}/property", "put"): "PutProperty",
+    ("/v1/request/{requestId}/score", "post"): "AddScores",
+    ("/v1/property/query", "post"): "GetProperties",
+    ("/v1/property/hidden/query", "post"): "GetHiddenProperties",
+    ("/v1/property/hide", "post"): "HideProperty",
+    ("/v1/property/restore", "post"): "RestoreProperty",
+    ("/v1/property/{propertyKey}/search", "post"): "SearchProperties",
+    ("/v1/property/{propertyKey}/top-costs/query", "post"): "GetTopCosts",
+    ("/v1/property/{propertyKey}/top-requests/query", "post"): "GetTopRequests",
+    ("/v1/property/properties/over-time", "post"): "GetPropertiesOverTime",
+    ("/v1/evals/query", "post"): "QueryEvals",
+    ("/v1/evals/scores", "get"): "GetEvalScores",
+    ("/v1/evals/score-distributions/query", "post"): "QueryScoreDistributions",
+    ("/v1/evals/{requestId}", "post"): "AddEval",
+    ("/v1/trace/custom/log", "post"): "LogCustomTrace",
+    ("/v1/trace/custom/log/typed", "post"): "LogCustomTraceTyped",
+    ("/v1/trace/custom/v1/log", "post"): "LogCustomTraceLegacy",
+    ("/v1/trace/log", "post"): "LogTrace",
+    ("/v1/trace/log-python", "post"): "LogPythonTrace",
+}
+_PARAMETER_NAMES = {"session_id": "sessionId", "request_id": "requestId"}
+
+
+def documented_path(path: str) -> str:
+    """A route's path as the OpenAPI document spells it, with Helicone's parameter names."""
+    for ours, theirs in _PARAMETER_NAMES.items():
+        path = path.replace(f"{{{ours}}}", f"{{{theirs}}}")
+    return path
+
+
+def _helicone_names(schema: dict[str, Any]) -> None:
+    """Rename path parameters as Helicone names them, then give shared operations Helicone's ids (in new
+    dicts: the path tables of the plain-ASGI endpoints share theirs between paths)."""
+    schema["paths"] = {
+        documented_path(path): {
+            method: _helicone_operation(documented_path(path), method, operation)
+            for method, operation in item.items()
+        }
+        for path, item in schema["paths"].items()
+    }
+
+
+def _helicone_operation(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    renamed = {
+        **operation,
+        "operationId": HELICONE_OPERATION_IDS.get((path, method), operation.get("operationId")),
+    }
+    if "parameters" in operation:
+        renamed["parameters"] = [
+            {**p, "name": _PARAMETER_NAMES.get(p["name"], p["name"])} if p.get("in") == "path" else p
+            for p in operation["parameters"]
+        ]
+    return renamed
 
 
 _SECURITY_SCHEMES = {
@@ -147,6 +250,7 @@ def install_openapi(app: FastAPI) -> None:
             components.update(filter_schemas())
             components.update(OTLP_SCHEMAS)
             _declare_security(schema)
+            _helicone_names(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -26,6 +26,7 @@ from heliograph.errors import INVALID_JSON_BODY, InvalidInput, UnsupportedMediaT
 __all__ = [
     "OFF_LOOP_JSON_BYTES",
     "AuthenticatedRoute",
+    "HeliconeAuthRoute",
     "JsonBodyRoute",
     "JsonRequest",
     "check_json_content_type",
@@ -101,6 +102,17 @@ class AuthenticatedRoute(JsonBodyRoute):
     The caller's organization is left in `request.state.org_id` for the `CurrentOrg` dependency.
     """
 
+    auth_header = "Authorization"
+
     async def prepare(self, request: Request) -> None:
         store = request.app.state.store
-        request.state.org_id = await org_for_bearer(store, request.headers.get("authorization"))
+        request.state.org_id = await org_for_bearer(
+            store, request.headers.get(self.auth_header), header_name=self.auth_header
+        )
+
+
+class HeliconeAuthRoute(AuthenticatedRoute):
+    """A route called beside the gateway, whose key travels in `Helicone-Auth` (the Authorization
+    header there belongs to the upstream provider)."""
+
+    auth_header = "Helicone-Auth"

@@ -15,10 +15,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 from pydantic.config import JsonDict
 
 from heliograph.domain.records import NANO_USD_PER_USD
-from heliograph.domain.requests import SORT_KEYS
+from heliograph.domain.requests import HELICONE_SORT_KEYS, MAX_PAGE
 from heliograph.domain.scores import MAX_SCORE, MAX_SCORES
 from heliograph.domain.sessions import PathNode
 from heliograph.domain.store import SessionSummary, StoredRequest
+from heliograph.domain.usage import usage_from_response
 
 __all__ = [
     "AsyncLogCreate",
@@ -29,11 +30,13 @@ __all__ = [
     "FeedbackBreakdownCreate",
     "FeedbackBreakdownPublic",
     "FeedbackCreate",
+    "GatewayFeedbackCreate",
     "HistogramBinPublic",
     "MetricAveragesPublic",
     "PathNodePublic",
     "PropertyUpdate",
     "RequestIdPath",
+    "RequestIdsQuery",
     "RequestPublic",
     "RequestQueryCreate",
     "ScoresCreate",
@@ -186,6 +189,20 @@ class FeedbackCreate(_Body):
     rating: StrictBool = Field(description="true for thumbs up, false for thumbs down")
 
 
+class GatewayFeedbackCreate(_Body):
+    """What Helicone's clients post to `<gateway>/feedback`."""
+
+    helicone_id: str = Field(alias="helicone-id", description="The rated request's id")
+    rating: StrictBool | None = Field(None, description="Thumbs up or down: helicone-score-feedback")
+    name: str | None = Field(None, description="A score's name (the legacy helicone package)")
+    value: int | bool | None = Field(None, description="The score: an integer or a boolean")
+    data_type: str | None = Field(None, alias="data-type", description="Accepted; the value says its type")
+
+
+class RequestIdsQuery(_Body):
+    requestIds: list[str] = Field(max_length=MAX_PAGE, description=f"At most {MAX_PAGE} request ids")
+
+
 class PropertyUpdate(_Body):
     key: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
     value: str = Field(max_length=4096)
@@ -250,26 +267,41 @@ class SessionTagCreate(_Body):
     tag: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
 
 
+_SORT_DIRECTION: JsonDict = {"enum": ["asc", "desc"]}
+# Helicone's SortLeafRequest, plus the flat `properties.<key>` (an addition); one key at a time.
+_REQUEST_SORT: JsonDict = {
+    "type": "object",
+    "maxProperties": 1,
+    "properties": {
+        **{key: _SORT_DIRECTION for key in HELICONE_SORT_KEYS},
+        "random": {"enum": [True]},
+        "properties": {"type": "object", "maxProperties": 1, "additionalProperties": _SORT_DIRECTION},
+        "values": {"type": "object", "maxProperties": 1, "additionalProperties": _SORT_DIRECTION},
+    },
+    "patternProperties": {r"^properties\.[^\x00]{1,256}$": _SORT_DIRECTION},
+    "additionalProperties": False,
+}
+
+
 class RequestQueryCreate(_Body):
     filter: Any = Field(description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
-    offset: JsonInt = Field(0, ge=0, le=10_000_000)
-    limit: JsonInt = Field(10, ge=1, le=1000)
-    sort: dict[str, Literal["asc", "desc"]] | None = Field(
-        None,
-        description="One key: created_at, latency, cost, total_tokens, prompt_tokens, completion_tokens, "
-        "user_id, time_to_first_token or properties.<key>",
-        json_schema_extra={
-            "maxProperties": 1,
-            "propertyNames": {
-                "anyOf": [{"enum": list(SORT_KEYS)}, {"pattern": r"^properties\.[^\x00]{1,256}$"}]
-            },
-        },
+    offset: float = Field(0, description="Rows to skip (fractions drop; below 0 counts as 0)")
+    limit: float = Field(
+        10, description=f"Rows per page, at most {MAX_PAGE} (fractions drop; 0 or less: an empty page)"
     )
-    isScored: bool | None = None
-    # Accepted for compatibility with Helicone's RequestQueryParams; they change nothing here.
-    isCached: bool | None = None
-    includeInputs: bool | None = None
-    isPartOfExperiment: bool | None = None
+    sort: dict[str, Any] | None = Field(
+        None,
+        description='Helicone\'s sort: one key, as {"cost": "desc"} or {"properties": {"<key>": "asc"}}',
+        json_schema_extra=_REQUEST_SORT,
+    )
+    isScored: bool | None = Field(None, description="Only requests with (true) or without (false) a score")
+    # Heliograph has no cache, no experiments and no prompt inputs: every request is uncached and
+    # outside any experiment, and there are no inputs to include.
+    isCached: bool | None = Field(None, description="true: no request (none is cached); false: every one")
+    includeInputs: bool | None = Field(None, description="Accepted; there are no prompt inputs to include")
+    isPartOfExperiment: bool | None = Field(
+        None, description="true: no request (there are no experiments); false: every one"
+    )
 
 
 class ScoresCreate(_Body):
@@ -363,62 +395,108 @@ class SessionPublic(BaseModel):
 
 
 class RequestPublic(BaseModel):
-    """A request row with Helicone's `HeliconeRequest` field names."""
+    """A request row with every required field of Helicone's `HeliconeRequest`, typed as it is there.
 
+    Fields for what Heliograph does not record (prompts, assets, caching, audio tokens, the caller's
+    country) are null, empty or false (docs/compatibility.md lists them); `cost_unknown` is an addition.
+    """
+
+    response_id: str | None = Field(description="The provider's id of the response (its body's `id`)")
+    response_created_at: str | None
+    response_status: int
+    response_model: str | None = Field(description="The model the response body names")
     request_id: str
     request_created_at: str
-    response_created_at: str
     request_body: Any
-    response_body: Any
-    response_status: int
+    request_path: str = Field(description="The URL the call went to (as Helicone, the target URL)")
     request_user_id: str | None
-    request_properties: dict[str, str]
-    properties: dict[str, str]
-    provider: str
-    model: str
+    request_properties: dict[str, str] | None
     request_model: str | None
-    delay_ms: int
+    model_override: str | None
+    helicone_user: str | None
+    provider: str
+    delay_ms: int | None
     time_to_first_token: int | None
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    prompt_cache_read_tokens: int
-    prompt_cache_write_tokens: int
-    cost: float
+    total_tokens: int | None
+    prompt_tokens: int | None
+    prompt_cache_write_tokens: int | None
+    prompt_cache_read_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None = Field(description="From the usage's reasoning-token details")
+    prompt_audio_tokens: int | None
+    completion_audio_tokens: int | None
+    cost: float | None
     cost_unknown: bool = Field(
         description="True when no price matched the model, or the response carried no token usage "
         "(a stream without its usage chunk): cost is then 0 and means unknown, not free"
     )
-    scores: dict[str, int]
+    prompt_id: str | None
+    prompt_version: str | None
+    llmSchema: None
+    country_code: str | None
+    asset_ids: list[str] | None
+    asset_urls: dict[str, str] | None
+    scores: dict[str, int] | None
+    properties: dict[str, str]
+    assets: list[str]
     target_url: str
+    model: str
+    cache_reference_id: str | None
+    cache_enabled: bool
+    ai_gateway_body_mapping: str | None
+    response_body: Any
 
     @classmethod
     def of(cls, stored: StoredRequest) -> RequestPublic:
         r = stored.record
+        response_body = _json_or_text(r.response_body)
+        facts = (
+            usage_from_response(json_body=response_body, text_body=None)
+            if isinstance(response_body, dict)
+            else usage_from_response(json_body=None, text_body=r.response_body)
+        )
         return cls(
+            response_id=facts.response_id,
+            response_created_at=iso_time(r.response_created_at_ms),
+            response_status=r.status,
+            response_model=facts.model,
             request_id=r.request_id,
             request_created_at=iso_time(r.created_at_ms),
-            response_created_at=iso_time(r.response_created_at_ms),
             request_body=_json_or_text(r.request_body),
-            response_body=_json_or_text(r.response_body),
-            response_status=r.status,
+            request_path=r.target_url,
             request_user_id=r.user_id,
             request_properties=r.properties,
-            properties=r.properties,
-            provider=r.provider,
-            model=r.model,
             request_model=r.request_model,
+            model_override=None,
+            helicone_user=None,
+            provider=r.provider,
             delay_ms=r.latency_ms,
             time_to_first_token=r.time_to_first_token_ms,
-            prompt_tokens=r.prompt_tokens,
-            completion_tokens=r.completion_tokens,
             total_tokens=r.total_tokens,
-            prompt_cache_read_tokens=r.cache_read_tokens,
+            prompt_tokens=r.prompt_tokens,
             prompt_cache_write_tokens=r.cache_write_tokens,
+            prompt_cache_read_tokens=r.cache_read_tokens,
+            completion_tokens=r.completion_tokens,
+            reasoning_tokens=facts.reasoning_tokens,
+            prompt_audio_tokens=None,
+            completion_audio_tokens=None,
             cost=r.cost_nano_usd / NANO_USD_PER_USD,
             cost_unknown=not r.cost_known,
+            prompt_id=None,
+            prompt_version=None,
+            llmSchema=None,
+            country_code=None,
+            asset_ids=None,
+            asset_urls=None,
             scores=stored.scores,
+            properties=r.properties,
+            assets=[],
             target_url=r.target_url,
+            model=r.model,
+            cache_reference_id=None,
+            cache_enabled=False,
+            ai_gateway_body_mapping=None,
+            response_body=response_body,
         )
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "COPIED_TABLES",
     "ApiKeyInfo",
     "Organization",
+    "PropertyTotal",
+    "ScoreCount",
     "SessionActivity",
     "SessionMark",
     "SessionNameSummary",
@@ -130,6 +132,26 @@ class SessionNameSummary:
     latency_sum_ms: int
     request_count: int
     session_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyTotal:
+    """The requests carrying one value of a property (in one time bucket, when bucketed)."""
+
+    value: str
+    bucket_start_ms: int | None
+    request_count: int
+    cost_nano_usd: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCount:
+    """How many requests (in one time bucket, when bucketed) have one value of one score."""
+
+    name: str
+    value: int
+    bucket_start_ms: int | None
+    count: int
 
 
 class Store(Protocol):
@@ -246,6 +268,27 @@ class Store(Protocol):
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]: ...
 
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int: ...
+
+    # Properties and scores over the matching requests
+    async def property_keys(self, *, org_id: str) -> list[str]:
+        """Every property key the organization's requests carry, sorted."""
+
+    async def property_totals(
+        self, *, org_id: str, key: str, filter: FilterNode, bucket_ms: int | None, shift_ms: int = 0
+    ) -> list[PropertyTotal]:
+        """Request count and cost per value of property `key` among the matching requests; with
+        `bucket_ms`, per value and bucket of `created_at + shift_ms` (bucket starts are unshifted)."""
+
+    async def set_property_hidden(self, *, org_id: str, key: str, hidden: bool) -> None:
+        """Hide a property key from the organization's property lists, or show it again."""
+
+    async def hidden_property_keys(self, *, org_id: str) -> list[str]:
+        """The property keys the organization hid, sorted."""
+
+    async def score_counts(
+        self, *, org_id: str, filter: FilterNode, bucket_ms: int | None, shift_ms: int = 0
+    ) -> list[ScoreCount]:
+        """Requests per (score name, value) among the matching requests, bucketed as property_totals."""
 
     # Copying between stores (`heliograph copy`): read everything in pages, write it back idempotently.
     async def list_organizations(self) -> list[Organization]: ...

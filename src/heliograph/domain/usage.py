@@ -1,4 +1,4 @@
-"""Read token usage (and the model name) out of OpenAI and Anthropic response bodies, streamed or not."""
+"""Read token usage, the model and the response id out of OpenAI and Anthropic bodies, streamed or not."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class Usage:
     cache_write_tokens: int = 0
     model: str | None = None
     found: bool = False
+    reasoning_tokens: int | None = None  # None when the body does not report them
+    response_id: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -60,12 +62,15 @@ class _Reader:
     kind: _Kind | None = None
     counts: dict[str, int] = field(default_factory=dict)
     model: str | None = None
+    response_id: str | None = None
 
     def absorb(self, obj: dict[str, Any]) -> None:
         message = _dict(obj.get("message"))
         response = _dict(obj.get("response"))
         if self.model is None:
             self.model = _model(obj) or _model(message) or _model(response)
+        if self.response_id is None:
+            self.response_id = _text_of(obj, "id") or _text_of(message, "id") or _text_of(response, "id")
         anthropic_hint = obj.get("type") in _ANTHROPIC_TYPES
         self._block(obj.get("usage"), anthropic_hint)
         self._block(message.get("usage"), anthropic_hint or message.get("type") == "message")
@@ -76,7 +81,8 @@ class _Reader:
             return
         if "prompt_tokens" in usage or "completion_tokens" in usage:
             details = _dict(usage.get("prompt_tokens_details"))
-            self._set("chat", usage.get("prompt_tokens"), usage.get("completion_tokens"), details)
+            reasoning = _dict(usage.get("completion_tokens_details")).get("reasoning_tokens")
+            self._set("chat", usage.get("prompt_tokens"), usage.get("completion_tokens"), details, reasoning)
         elif any(key in usage for key in _ANTHROPIC_CACHE_KEYS) or (
             anthropic_hint and any(key in usage for key in _ANTHROPIC_KEYS)
         ):
@@ -88,15 +94,20 @@ class _Reader:
                 self.kind, self.counts = "anthropic", present
         elif "input_tokens" in usage or "output_tokens" in usage:
             details = _dict(usage.get("input_tokens_details"))
-            self._set("responses", usage.get("input_tokens"), usage.get("output_tokens"), details)
+            reasoning = _dict(usage.get("output_tokens_details")).get("reasoning_tokens")
+            self._set("responses", usage.get("input_tokens"), usage.get("output_tokens"), details, reasoning)
 
-    def _set(self, kind: _Kind, prompt: object, completion: object, details: dict[str, Any]) -> None:
+    def _set(
+        self, kind: _Kind, prompt: object, completion: object, details: dict[str, Any], reasoning: object
+    ) -> None:
         self.kind = kind
         self.counts = {
             "prompt": _count(prompt),
             "completion": _count(completion),
             "cached": _count(details.get("cached_tokens")),
         }
+        if reasoning is not None:
+            self.counts["reasoning"] = _count(reasoning)
 
     def result(self) -> Usage:
         counts = self.counts
@@ -109,6 +120,7 @@ class _Reader:
                 cache_read_tokens=cache_read,
                 cache_write_tokens=cache_write,
                 model=self.model,
+                response_id=self.response_id,
                 found=True,
             )
         if self.kind is not None:
@@ -116,10 +128,12 @@ class _Reader:
                 prompt_tokens=counts["prompt"],
                 completion_tokens=counts["completion"],
                 cache_read_tokens=counts["cached"],
+                reasoning_tokens=counts.get("reasoning"),
                 model=self.model,
+                response_id=self.response_id,
                 found=True,
             )
-        return Usage(model=self.model)
+        return Usage(model=self.model, response_id=self.response_id)
 
 
 def _sse_payload(line: str) -> str:
@@ -145,8 +159,12 @@ def _dict(value: object) -> dict[str, Any]:
 
 
 def _model(obj: dict[str, Any]) -> str | None:
-    model = obj.get("model")
-    return model.strip() if isinstance(model, str) and model.strip() else None
+    return _text_of(obj, "model")
+
+
+def _text_of(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _count(value: object) -> int:

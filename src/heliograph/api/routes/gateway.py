@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
+from heliograph.api.routes.feedback import FEEDBACK_PATHS
 from heliograph.errors import HeliographError
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Route, Upstreams
@@ -60,6 +61,8 @@ class GatewayEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"] if scope["type"] == "http" else ""
+        if path in FEEDBACK_PATHS and scope["method"] == "POST":
+            path = ""  # Helicone's feedback route: answered by the router, never forwarded
         if path:
             for prefix, router in _ROUTERS:
                 if path.startswith(prefix):

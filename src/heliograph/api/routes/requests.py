@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
@@ -14,14 +14,16 @@ from heliograph.api.schemas import (
     FeedbackCreate,
     PropertyUpdate,
     RequestIdPath,
+    RequestIdsQuery,
     RequestPublic,
     RequestQueryCreate,
     ScoresCreate,
 )
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import check_property, property_key
-from heliograph.domain.requests import RequestQuery, parse_sort
+from heliograph.domain.requests import RequestQuery, page, parse_sort, stored_ids
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
+from heliograph.domain.store import StoredRequest
 from heliograph.errors import InvalidInput, NotFound
 
 router = APIRouter(
@@ -29,7 +31,8 @@ router = APIRouter(
 )
 
 
-def _request_id(raw: str) -> str:
+def request_uuid(raw: str) -> str:
+    """A request id as stored (a UUID in its canonical form); 400 when it is not a UUID."""
     try:
         return str(uuid.UUID(raw))
     except ValueError:
@@ -37,12 +40,15 @@ def _request_id(raw: str) -> str:
 
 
 async def _query(body: RequestQueryCreate, org_id: str, store: StoreDep) -> Envelope[list[RequestPublic]]:
+    limit, offset = page(limit=body.limit, offset=body.offset)
+    if body.isCached or body.isPartOfExperiment:
+        limit = 0  # nothing is cached and there are no experiments
     query = RequestQuery(
         filter=parse_filter(body.filter),
-        sort=parse_sort(dict(body.sort) if body.sort else None),
+        sort=parse_sort(body.sort),
         is_scored=body.isScored,
-        limit=body.limit,
-        offset=body.offset,
+        limit=limit,
+        offset=offset,
     )
     return Envelope(
         data=[RequestPublic.of(s) for s in await store.query_requests(org_id=org_id, query=query)]
@@ -68,28 +74,57 @@ async def query_requests_clickhouse(
 @router.post("/count/query", response_model=Envelope[int])
 async def count_requests(body: RequestQueryCreate, org_id: CurrentOrg, store: StoreDep) -> Envelope[int]:
     """How many requests match a filter."""
-    count = await store.count_requests(
-        org_id=org_id, filter=parse_filter(body.filter), is_scored=body.isScored
+    filter = parse_filter(body.filter)
+    parse_sort(body.sort)  # a count has no order, but a bad sort is still a 400, as on the queries
+    if body.isCached or body.isPartOfExperiment:
+        return Envelope(data=0)  # nothing is cached and there are no experiments
+    return Envelope(data=await store.count_requests(org_id=org_id, filter=filter, is_scored=body.isScored))
+
+
+@router.post("/query-ids", response_model=Envelope[list[RequestPublic]], status_code=201)
+async def query_requests_by_ids(
+    body: RequestIdsQuery, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[list[RequestPublic]]:
+    """The requests with these ids, newest first; ids not found (or not UUIDs) are left out."""
+    ids = stored_ids(body.requestIds)
+    query = RequestQuery(request_ids=ids, limit=len(ids))
+    return Envelope(
+        data=[RequestPublic.of(s) for s in await store.query_requests(org_id=org_id, query=query)]
     )
-    return Envelope(data=count)
 
 
 @router.get("/{request_id}", response_model=Envelope[RequestPublic])
 async def get_request(
-    request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep
+    request_id: RequestIdPath,
+    org_id: CurrentOrg,
+    store: StoreDep,
+    includeBody: bool = Query(False, description="Accepted; rows always carry their bodies"),
 ) -> Envelope[RequestPublic]:
     """One request with its properties, scores and bodies."""
-    stored = await store.get_request(org_id=org_id, request_id=_request_id(request_id))
+    return Envelope(data=RequestPublic.of(await _stored(store, org_id, request_id)))
+
+
+@router.get("/{request_id}/inputs", response_model=Envelope[None])
+async def get_request_inputs(
+    request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep
+) -> Envelope[None]:
+    """A request's prompt inputs: always null, as Heliograph records no prompt templates."""
+    await _stored(store, org_id, request_id)
+    return Envelope()
+
+
+async def _stored(store: StoreDep, org_id: str, request_id: str) -> StoredRequest:
+    stored = await store.get_request(org_id=org_id, request_id=request_uuid(request_id))
     if stored is None:
         raise NotFound("Request not found")
-    return Envelope(data=RequestPublic.of(stored))
+    return stored
 
 
 @router.delete("/{request_id}", response_model=Envelope[None])
 async def delete_request(request_id: RequestIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
     """Delete a request with its properties and scores; its session's totals no longer count it, and a
     session left with no request is deleted too (a Heliograph addition)."""
-    if not await store.delete_request(org_id=org_id, request_id=_request_id(request_id)):
+    if not await store.delete_request(org_id=org_id, request_id=request_uuid(request_id)):
         raise NotFound("Request not found")
     return Envelope()
 
@@ -101,7 +136,7 @@ async def set_property(
     """Add or overwrite one property; its key is stored as ingestion stores header names (lower-case)."""
     key, value = check_property(property_key(body.key), body.value)
     if not await store.set_request_property(
-        org_id=org_id, request_id=_request_id(request_id), key=key, value=value
+        org_id=org_id, request_id=request_uuid(request_id), key=key, value=value
     ):
         raise NotFound("Request not found")
     return Envelope()
@@ -126,5 +161,5 @@ async def score_request(
 
 
 async def _score(store: StoreDep, org_id: str, request_id: str, values: dict[str, int]) -> None:
-    if not await store.set_request_scores(org_id=org_id, request_id=_request_id(request_id), values=values):
+    if not await store.set_request_scores(org_id=org_id, request_id=request_uuid(request_id), values=values):
         raise NotFound("Request not found")

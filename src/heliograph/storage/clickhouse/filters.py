@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf
+from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf, Never
 from heliograph.domain.records import FEEDBACK_KEY
 from heliograph.storage.clickhouse.reads import Params, live, live_requests, session_rollup
 
 __all__ = ["request_condition_sql", "session_condition_sql"]
 
 _NEGATED = {"not-equals": "equals", "not-contains": "contains"}
+_TEXT_ONLY = ("like", "ilike", "contains", "not-contains")
 Compare = Callable[[str, str], str]
 
 OPERATOR_SQL: dict[str, Compare] = {
@@ -39,14 +40,18 @@ _REQUEST_COLUMNS = {
     "provider": "provider",
     "user_id": "ifNull(user_id, '')",
     "request_id": "request_id",
+    "organization_id": "org_id",
     "status": "status",
     "latency": "latency_ms",
     "time_to_first_token": "time_to_first_token_ms",
     "prompt_tokens": "prompt_tokens",
     "completion_tokens": "completion_tokens",
     "total_tokens": "total_tokens",
+    "prompt_cache_read_tokens": "cache_read_tokens",
+    "prompt_cache_write_tokens": "cache_write_tokens",
     "cost": "cost_nano_usd",
     "request_created_at": "created_at_ms",
+    "response_created_at": "response_created_at_ms",
     "target_url": "target_url",
     "request_body": "request_body",
     "response_body": "response_body",
@@ -82,6 +87,8 @@ class _Compiler:
     def combine(self, node: FilterNode, leaf: Callable[[Leaf], str]) -> str | None:
         if node is None:
             return None
+        if isinstance(node, Never):
+            return "false"
         if isinstance(node, Leaf):
             return f"({leaf(node)})"
         parts = [p for p in (self.combine(node.left, leaf), self.combine(node.right, leaf)) if p is not None]
@@ -158,7 +165,14 @@ class _Compiler:
             value = int(leaf.value) if name == "helicone-score-feedback" else leaf.value
             return self.negatable(
                 leaf.operator,
-                lambda op: f"mapContains(scores, {key}) AND {self.compare(op, f'scores[{key}]', value)}",
+                lambda op: (
+                    f"mapContains(scores, {key}) AND {self.compare(op, _score_value(op, key, value), value)}"
+                ),
+            )
+        if name == "scores_column":
+            return self.negatable(
+                leaf.operator,
+                lambda op: f"arrayExists(k -> {self.compare(op, 'k', leaf.value)}, mapKeys(scores))",
             )
         return self.compare(leaf.operator, _REQUEST_COLUMNS[name], leaf.value)
 
@@ -173,6 +187,12 @@ class _Compiler:
         if operator in _NEGATED:
             return f"NOT ({positive(_NEGATED[operator])})"
         return positive(operator)
+
+
+def _score_value(operator: str, key: str, value: object) -> str:
+    """A score's value as a text operator or a text value tests it (its text), or as a number."""
+    as_text = operator in _TEXT_ONLY or isinstance(value, str)
+    return f"toString(scores[{key}])" if as_text else f"scores[{key}]"
 
 
 def session_condition_sql(params: Params, org_id: str, node: FilterNode) -> str | None:

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from heliograph.domain.records import now_ms
 from heliograph.storage.clickhouse.client import Connection, WriteSession
 
-__all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "apply_migrations", "migration_ddl"]
+__all__ = [
+    "HIDDEN_PROPERTIES",
+    "MIGRATIONS",
+    "TABLES",
+    "Migration",
+    "Table",
+    "apply_migrations",
+    "migration_ddl",
+]
 
 MIGRATIONS_TABLE = "heliograph_migrations"
 
@@ -181,6 +189,13 @@ SIGN_INS = Table(
     ("id",),
     "cityHash64(id)",
 )
+# Property keys an organization hid from its property lists; restoring one writes a deleted version.
+HIDDEN_PROPERTIES = Table(
+    "hidden_properties",
+    (("org_id", "String"), ("key", "String"), ("hidden_at_ms", "Int64"), *_VERSIONED),
+    ("org_id", "key"),
+    "cityHash64(org_id)",
+)
 TABLES = (
     ORGANIZATIONS,
     API_KEYS,
@@ -190,6 +205,7 @@ TABLES = (
     SESSIONS,
     ROLLUP_PENDING,
     SIGN_INS,
+    HIDDEN_PROPERTIES,
 )
 
 
@@ -204,6 +220,7 @@ MIGRATIONS = (
     Migration(1, "initial schema", TABLES[:6]),
     Migration(2, "rollups pending recomputation", (ROLLUP_PENDING,)),
     Migration(3, "dashboard sign-ins kept on the server", (SIGN_INS,)),
+    Migration(4, "property keys hidden from property lists", (HIDDEN_PROPERTIES,)),
 )
 
 

@@ -31,6 +31,9 @@ REQUEST_SORT = {
     "completion_tokens": "completion_tokens",
     "user_id": "user_id",
     "time_to_first_token": "time_to_first_token_ms",
+    "request_model": "request_model",
+    "request_body": "request_body",
+    "response_body": "response_body",
 }
 
 
@@ -83,9 +86,14 @@ def request_where(params: Params, org_id: str, node: FilterNode, is_scored: bool
 
 def request_order(params: Params, sort: RequestSort) -> str:
     """ORDER BY for a sort; missing values go last either way, ties fall back to newest first, then id."""
+    fallback = "created_at_ms DESC, request_id DESC"
+    if sort.key == "none":
+        return fallback
+    if sort.key == "random":
+        return "rand()"
     if sort.key == "properties":
         key = params.text(str(sort.property))
         column = f"if(mapContains(properties, {key}), properties[{key}], NULL)"
     else:
         column = REQUEST_SORT[sort.key]
-    return f"{column} {sort.direction.upper()} NULLS LAST, created_at_ms DESC, request_id DESC"
+    return f"{column} {sort.direction.upper()} NULLS LAST, {fallback}"

@@ -35,6 +35,7 @@ from heliograph.storage.clickhouse.client import (
     first_version,
     parse_url,
 )
+from heliograph.storage.clickhouse.insights import ClickHouseInsights
 from heliograph.storage.clickhouse.newest import newest_page
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
@@ -76,7 +77,7 @@ _PAGE_SETTINGS = "max_block_size = 4096"
 NEWEST_FIRST = RequestSort("created_at", "desc")
 
 
-class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
+class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:
@@ -148,6 +149,8 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
         params = Params()
         where = request_where(params, org_id, query.filter, query.is_scored)
+        if query.request_ids is not None:
+            where += f" AND request_id IN {params.add(list(query.request_ids), 'Array(String)')}"
         order = request_order(params, query.sort)
 
         def page(keys: str, since: str) -> Awaitable[list[StoredRequest]]:

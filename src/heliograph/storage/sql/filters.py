@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf
+from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf, Never
 from heliograph.domain.records import FEEDBACK_KEY
 from heliograph.storage.sql.schema import (
     properties,
@@ -28,6 +28,7 @@ Column = sa.ColumnElement[Any]
 Condition = sa.ColumnElement[bool]
 
 _NEGATED = {"not-equals": "equals", "not-contains": "contains"}
+_TEXT_ONLY = ("like", "ilike", "contains", "not-contains")
 
 
 def escape_like(text: str) -> str:
@@ -53,6 +54,7 @@ _REQUEST_COLUMNS: dict[str, Column] = {
     "provider": requests.c.provider,
     "user_id": sa.func.coalesce(requests.c.user_id, ""),
     "request_id": requests.c.request_id,
+    "organization_id": requests.c.org_id,
     # A 32-bit column on PostgreSQL; compared as 64 bits so any filter value up to 1e15 binds.
     "status": sa.cast(requests.c.status, sa.BigInteger),
     "latency": requests.c.latency_ms,
@@ -60,8 +62,11 @@ _REQUEST_COLUMNS: dict[str, Column] = {
     "prompt_tokens": requests.c.prompt_tokens,
     "completion_tokens": requests.c.completion_tokens,
     "total_tokens": requests.c.total_tokens,
+    "prompt_cache_read_tokens": requests.c.cache_read_tokens,
+    "prompt_cache_write_tokens": requests.c.cache_write_tokens,
     "cost": requests.c.cost_nano_usd,
     "request_created_at": requests.c.created_at_ms,
+    "response_created_at": requests.c.response_created_at_ms,
     "target_url": requests.c.target_url,
     "request_body": requests.c.request_body,
     "response_body": requests.c.response_body,
@@ -93,6 +98,8 @@ def _combine(node: FilterNode, leaf_condition: Callable[[Leaf], Condition]) -> C
     """Compile a tree, turning each leaf with `leaf_condition`; None means "no condition"."""
     if node is None:
         return None
+    if isinstance(node, Never):
+        return sa.false()
     if isinstance(node, Leaf):
         return leaf_condition(node)
     children: list[FilterNode] = [node.left, node.right]
@@ -107,7 +114,7 @@ def _combine(node: FilterNode, leaf_condition: Callable[[Leaf], Condition]) -> C
 
 def _probes(node: FilterNode) -> bool:
     """Whether the tree tests another table (a request, property, score or tag), costlier than a column."""
-    if node is None:
+    if node is None or isinstance(node, Never):
         return False
     if isinstance(node, Leaf):
         return node.field.table == REQUEST_TABLE or node.field.name == "session_tag"
@@ -187,7 +194,11 @@ def request_condition(leaf: Leaf) -> Condition:
     if name in ("scores", "helicone-score-feedback"):
         key = leaf.key if name == "scores" else "helicone-score-feedback"
         value = int(leaf.value) if name == "helicone-score-feedback" else leaf.value
-        return _negatable(leaf.operator, lambda op: _exists_score(key, op, value))
+        return _negatable(leaf.operator, lambda op: _exists_score(scores.c.key == key, op, value))
+    if name == "scores_column":
+        return _negatable(
+            leaf.operator, lambda op: _exists_score(OPERATOR_SQL[op](scores.c.key, leaf.value), None, None)
+        )
     return OPERATOR_SQL[leaf.operator](_REQUEST_COLUMNS[name], leaf.value)
 
 
@@ -222,12 +233,16 @@ def _property_tests(leaf: Leaf, operator: str) -> list[Condition]:
     return [properties.c.key == leaf.key, value_test]
 
 
-def _exists_score(key: str | None, operator: str, value: Any) -> Condition:
+def _exists_score(key_test: Condition, operator: str | None, value: Any) -> Condition:
+    """The request has a score whose key passes `key_test` and whose value meets `operator` (a text
+    operator, or a text value, tests the value's text)."""
+    tests = [key_test]
+    if operator is not None:
+        as_text = operator in _TEXT_ONLY or isinstance(value, str)
+        column = sa.cast(scores.c.value, sa.Text) if as_text else scores.c.value
+        tests.append(OPERATOR_SQL[operator](column, value))
     return sa.exists().where(
-        scores.c.org_id == requests.c.org_id,
-        scores.c.request_id == requests.c.request_id,
-        scores.c.key == key,
-        OPERATOR_SQL[operator](scores.c.value, value),
+        scores.c.org_id == requests.c.org_id, scores.c.request_id == requests.c.request_id, *tests
     )
 
 

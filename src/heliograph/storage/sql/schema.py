@@ -11,6 +11,7 @@ __all__ = [
     "PROPERTY_VALUE_PREFIX_CHARS",
     "api_keys",
     "dashboard_sign_ins",
+    "hidden_properties",
     "metadata",
     "organizations",
     "properties",
@@ -186,4 +187,13 @@ session_tags = sa.Table(
     sa.Column("session_id", SESSION_ID, primary_key=True),
     sa.Column("tag", sa.Text, nullable=False),
     sa.Column("tagged_at_ms", sa.BigInteger, nullable=False),
+)
+
+# Property keys an organization hid from its property lists (Helicone's hide and restore).
+hidden_properties = sa.Table(
+    "hidden_properties",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("hidden_at_ms", sa.BigInteger, nullable=False),
 )

@@ -29,6 +29,9 @@ _REQUEST_SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "completion_tokens": requests.c.completion_tokens,
     "user_id": requests.c.user_id,
     "time_to_first_token": requests.c.time_to_first_token_ms,
+    "request_model": requests.c.request_model,
+    "request_body": requests.c.request_body,
+    "response_body": requests.c.response_body,
 }
 
 
@@ -90,6 +93,11 @@ def request_conditions(org_id: str, node: FilterNode, *, is_scored: bool | None 
 
 def request_order(sort: RequestSort) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for a sort; missing values go last either way, ties fall back to newest first, then id."""
+    fallback: list[sa.ColumnElement[Any]] = [requests.c.created_at_ms.desc(), requests.c.request_id.desc()]
+    if sort.key == "none":
+        return fallback
+    if sort.key == "random":
+        return [sa.func.random()]
     if sort.key == "properties":
         column: sa.ColumnElement[Any] = (
             sa.select(properties.c.value)
@@ -105,7 +113,7 @@ def request_order(sort: RequestSort) -> list[sa.ColumnElement[Any]]:
     ordered = column.asc() if sort.direction == "asc" else column.desc()
     # NULLS LAST only where a NULL can be: PostgreSQL orders by an index only in its own NULLS order.
     primary = ordered if getattr(column, "nullable", True) is False else ordered.nulls_last()
-    return [primary, requests.c.created_at_ms.desc(), requests.c.request_id.desc()]
+    return [primary, *fallback]
 
 
 def _in_window(start_ms: int | None, end_ms: int | None) -> Condition | None:

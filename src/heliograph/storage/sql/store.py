@@ -39,6 +39,7 @@ from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
+from heliograph.storage.sql.insights import SqlInsights
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
 from heliograph.storage.sql.reads import load_requests, load_sessions
@@ -80,7 +81,7 @@ _UNAVAILABLE = (
 )
 
 
-class SqlStore(SqlTransfer):
+class SqlStore(SqlInsights, SqlTransfer):
     """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
@@ -291,6 +292,8 @@ class SqlStore(SqlTransfer):
 
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
         where = await self._requests_where(org_id, query.filter, query.is_scored)
+        if query.request_ids is not None:
+            where.append(requests.c.request_id.in_(query.request_ids))
         stmt = (
             sa.select(requests)
             .where(*where)
