@@ -12,6 +12,7 @@ from heliograph.domain.records import FEEDBACK_KEY, now_ms
 from heliograph.domain.store import PropertyTotal, ScoreCount
 from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version
 from heliograph.storage.clickhouse.reads import Params, live, live_requests, session_rollup
+from heliograph.storage.clickhouse.rollups import RollupQueue
 from heliograph.storage.clickhouse.schema import HIDDEN_PROPERTIES
 from heliograph.storage.clickhouse.selects import request_where
 
@@ -32,8 +33,10 @@ class ClickHouseInsights:
     """The property and score reads of `ClickHouseStore` (a mixin: it uses the store's connection)."""
 
     _db: Connection
+    _rollups: RollupQueue  # every read here may read rollups: it waits for the queue first
 
     async def property_keys(self, *, org_id: str) -> list[str]:
+        await self._rollups.settle()
         params = Params()
         rows = await self._db.rows(
             f"SELECT DISTINCT arrayJoin(mapKeys(properties)) AS key FROM {live_requests(params, org_id)} "
@@ -60,6 +63,7 @@ class ClickHouseInsights:
     async def property_totals(
         self, *, org_id: str, key: str, filter: FilterNode, bucket_ms: int | None, shift_ms: int = 0
     ) -> list[PropertyTotal]:
+        await self._rollups.settle()
         params = Params()
         where = request_where(params, org_id, filter, None)
         if key == FEEDBACK_KEY:
@@ -89,6 +93,7 @@ class ClickHouseInsights:
     async def score_counts(
         self, *, org_id: str, filter: FilterNode, bucket_ms: int | None, shift_ms: int = 0
     ) -> list[ScoreCount]:
+        await self._rollups.settle()
         params = Params()
         where = request_where(params, org_id, filter, None)
         rows = await self._db.rows(
