@@ -13,6 +13,7 @@ The endpoints are read from the app itself, so a new one is covered when it is a
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from heliograph.api.routes.ingest import CUSTOM_TRACE_PATHS
+from heliograph.api.routing import HeliconeAuthRoute
 from heliograph.api.schemas import ErrorPublic
 from heliograph.app import ROUTERS
 from heliograph.errors import error_body
@@ -29,6 +31,14 @@ from support import ADMIN_TOKEN, Cast, Tenant
 
 ASYNC_LOG_PATHS = [*(f"/{prefix}/v1/log" for prefix in PROVIDERS), *CUSTOM_TRACE_PATHS]
 ADMIN_PATH = "/v1/admin/keys"
+_NO_REQUEST = "00000000-0000-4000-8000-000000000000"
+PATH_VALUES = {"session_id": "no-such-session", "sessionId": "no-such-session"} | {
+    "request_id": _NO_REQUEST,
+    "requestId": _NO_REQUEST,
+}
+
+
+HELICONE_AUTH_PATHS: set[str] = set()  # routes beside the gateway: the key is in Helicone-Auth
 
 
 def _json_routes() -> list[tuple[str, str, list[str]]]:
@@ -36,9 +46,13 @@ def _json_routes() -> list[tuple[str, str, list[str]]]:
     routes: list[tuple[str, str, list[str]]] = []
     for router in ROUTERS:
         for route in router.routes:
+            if isinstance(route, HeliconeAuthRoute):
+                HELICONE_AUTH_PATHS.add(route.path_format)
             if isinstance(route, APIRoute) and route.body_field is not None:
                 model: Any = route.body_field.field_info.annotation
-                required = [name for name, field in model.model_fields.items() if field.is_required()]
+                required = [
+                    field.alias or name for name, field in model.model_fields.items() if field.is_required()
+                ]
                 routes.extend((method, route.path_format, required) for method in sorted(route.methods or ()))
     return routes
 
@@ -57,12 +71,16 @@ REQUIRED = {
 def _send(
     tenant: Tenant, method: str, template: str, content: bytes, content_type: str | None
 ) -> httpx.Response:
-    path = template.format(session_id="no-such-session", request_id="00000000-0000-4000-8000-000000000000")
+    path = re.sub(r"{(\w+)[^}]*}", lambda m: PATH_VALUES.get(m.group(1), "no-such-thing"), template)
     headers = {} if content_type is None else {"Content-Type": content_type}
     if path == ADMIN_PATH:
         headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         with tenant.server.client() as admin:
             return admin.request(method, path, content=content, headers=headers)
+    if template in HELICONE_AUTH_PATHS:
+        headers["Helicone-Auth"] = f"Bearer {tenant.key}"
+        with tenant.server.client() as beside_the_gateway:
+            return beside_the_gateway.request(method, path, content=content, headers=headers)
     return tenant.client.request(method, path, content=content, headers=headers)
 
 
