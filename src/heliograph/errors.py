@@ -7,6 +7,8 @@ HeliographError
 ├── NotFound              404  absent, or belonging to another organization
 ├── PayloadTooLarge       413  body over the configured limit
 ├── UnsupportedMediaType  415  a body in an encoding the endpoint does not take
+├── Unprocessable         422  a well-formed value that breaks a rule (a feedback config)
+├── TooManyRequests       429  over a rate limit
 └── Unavailable           503  the store or the ingest queue cannot take work now
 """
 
@@ -19,8 +21,10 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "StorageFault",
+    "TooManyRequests",
     "Unauthorized",
     "Unavailable",
+    "Unprocessable",
     "UnsupportedMediaType",
 ]
 
@@ -57,6 +61,14 @@ class PayloadTooLarge(HeliographError):
 
 class UnsupportedMediaType(HeliographError):
     status_code = 415
+
+
+class Unprocessable(HeliographError):
+    status_code = 422
+
+
+class TooManyRequests(HeliographError):
+    status_code = 429
 
 
 class StorageFault(HeliographError):

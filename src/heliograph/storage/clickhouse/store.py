@@ -36,6 +36,7 @@ from heliograph.storage.clickhouse.client import (
     now_ms,
     parse_url,
 )
+from heliograph.storage.clickhouse.feedback import ClickHouseFeedback, forget_feedback
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -71,7 +72,7 @@ _DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
 
 
-class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
+class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:
@@ -241,46 +242,6 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
 
     # -- sessions --------------------------------------------------------------------------------
 
-    async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        def work(session: WriteSession) -> str | None:
-            first = _first_request(session, org_id, session_id)
-            if first is not None:
-                row = (
-                    org_id,
-                    session_id,
-                    int(bool(rating)),
-                    now_ms(),
-                    change_version(),
-                    int(rating is None),
-                )
-                change_sessions(
-                    session,
-                    {(org_id, session_id)},
-                    lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), [row]),
-                )
-            return first
-
-        return await self._db.write(work)
-
-    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
-        def work(session: WriteSession) -> int:
-            params = Params()
-            known = session.rows(
-                f"SELECT DISTINCT session_id FROM {live_requests(params, org_id)} "
-                f"WHERE session_id IN {params.add(sorted(ratings), 'Array(String)')}",
-                params.values,
-            )
-            version, now = change_version(), now_ms()
-            rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
-            change_sessions(
-                session,
-                {(org_id, str(s)) for (s,) in known},
-                lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), rows),
-            )
-            return len(rows)
-
-        return await self._db.write(work) if ratings else 0
-
     async def delete_session(self, *, org_id: str, session_id: str) -> bool:
         def work(session: WriteSession) -> bool:
             params = Params()
@@ -298,6 +259,7 @@ class ClickHouseStore(ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
                 session.insert(REQUESTS.name, _DELETION, gone)
                 for table in (SESSION_FEEDBACK, SESSION_TAGS):
                     session.insert(table.name, _SESSION_DELETION, [(org_id, session_id, version, 1)])
+                forget_feedback(session, org_id, session_id)
 
             change_sessions(session, {(org_id, session_id)}, delete)
             return True

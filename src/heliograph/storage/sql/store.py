@@ -40,6 +40,7 @@ from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
+from heliograph.storage.sql.feedback import SqlFeedback
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
 from heliograph.storage.sql.reads import load_requests, load_sessions
@@ -61,7 +62,7 @@ from heliograph.storage.sql.selects import (
 )
 from heliograph.storage.sql.sign_ins import end_sign_in, sign_in_key, start_sign_in, touch_sign_in
 from heliograph.storage.sql.transfer import SqlTransfer
-from heliograph.storage.sql.writes import insert_batch, rate_session
+from heliograph.storage.sql.writes import insert_batch
 
 __all__ = ["SqlStore"]
 
@@ -85,7 +86,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SqlStore(SqlTransfer):
+class SqlStore(SqlFeedback, SqlTransfer):
     """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
@@ -357,24 +358,6 @@ class SqlStore(SqlTransfer):
 
     async def delete_session(self, *, org_id: str, session_id: str) -> bool:
         return await self._write(lambda conn: delete_session(conn, org_id=org_id, session_id=session_id))
-
-    async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        return await self._write(
-            lambda conn: rate_session(
-                conn, org_id=org_id, session_id=session_id, rating=rating, now_ms=_now_ms()
-            )
-        )
-
-    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
-        def work(conn: sa.Connection) -> int:
-            now = _now_ms()
-            rated = [
-                rate_session(conn, org_id=org_id, session_id=s, rating=r, now_ms=now)
-                for s, r in ratings.items()
-            ]
-            return sum(first is not None for first in rated)
-
-        return await self._write(work)
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
