@@ -15,13 +15,15 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import admin, health, metrics, requests, sessions
+from heliograph.api.routes import admin, feedback, feedback_public, health, metrics, requests, sessions
+from heliograph.api.routes.feedback_public import FeedbackLinkCors
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.api.routes.otlp import OtlpEndpoints
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.dashboard.auth import origin_of
+from heliograph.domain.feedback_links import FeedbackLinkSigner, LinkRateLimit
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
@@ -35,7 +37,15 @@ from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
 
 __all__ = ["ROUTERS", "create_app", "create_worker_app"]
 
-ROUTERS = (health.router, metrics.router, sessions.router, requests.router, admin.router)
+ROUTERS = (
+    health.router,
+    metrics.router,
+    sessions.router,
+    feedback.router,
+    feedback_public.router,
+    requests.router,
+    admin.router,
+)
 
 log = logging.getLogger(__name__)
 # Allocations between collections of the young generation (Python's default is 700). Reference counting
@@ -74,7 +84,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             prices,
             proxy,
         )
-        app.state.dashboard_signer = CookieSigner(dashboard_secret(settings))
+        secret = dashboard_secret(settings)
+        app.state.dashboard_signer = CookieSigner(secret)
+        app.state.feedback_links = FeedbackLinkSigner(secret)
         app.state.admin_token = settings.admin_token and settings.admin_token.get_secret_value()
         # Before any reader connects: a SQLite connection plans with the statistics it loaded first.
         await _refresh_statistics_once(store)
@@ -107,11 +119,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.add_middleware(OtlpEndpoints, max_bytes=settings.max_body_bytes)
     app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(FeedbackLinkCors, origins=settings.feedback_origin_list())
     install_error_handlers(app)
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     app.state.metrics_token = settings.metrics_token
+    app.state.feedback_link_limit = LinkRateLimit(per_minute=settings.feedback_link_sends_per_minute)
     app.state.dashboard_idle_timeout = settings.dashboard_idle_timeout
     app.state.public_origin = None if settings.public_url is None else origin_of(settings.public_url)
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route

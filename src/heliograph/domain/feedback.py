@@ -7,6 +7,9 @@ store keeps up to date in the same write as the record.
 
 from __future__ import annotations
 
+import time
+
+from heliograph.domain.feedback_links import FeedbackLinkSigner, LinkScope, new_link_rater
 from heliograph.domain.feedback_values import (
     MAX_COMMENT_CHARS,
     MAX_NAME_CHARS,
@@ -15,6 +18,7 @@ from heliograph.domain.feedback_values import (
     FeedbackEntry,
     FeedbackQuery,
     FeedbackRecord,
+    FeedbackValue,
     check_config,
     check_value,
 )
@@ -24,10 +28,12 @@ from heliograph.errors import InvalidInput, NotFound
 
 __all__ = [
     "config_of",
+    "create_link",
     "list_configs",
     "query_feedback",
     "rate_session",
     "record_feedback",
+    "record_with_link",
     "remove_feedback",
     "session_feedback",
     "set_config",
@@ -117,3 +123,54 @@ async def set_config(store: Store, *, org_id: str, config: FeedbackConfig) -> Fe
 async def list_configs(store: Store, *, org_id: str) -> list[FeedbackConfig]:
     """Every config of the organization, by name."""
     return sorted(await store.list_feedback_configs(org_id=org_id), key=lambda c: c.name)
+
+
+async def create_link(
+    store: Store,
+    signer: FeedbackLinkSigner,
+    *,
+    org_id: str,
+    session_id: str,
+    request_id: str | None,
+    name: str,
+    rater: str | None,
+    lifetime_s: int,
+) -> tuple[str, LinkScope]:
+    """A signed token for one record on a session of the organization, and its scope; NotFound
+    (`No request found`) when the session, or the request within it, is not the organization's."""
+    validate_session_id(session_id)
+    _check_text(name, field="name", limit=MAX_NAME_CHARS)
+    if rater is not None:
+        _check_text(rater, field="rater", limit=MAX_RATER_CHARS)
+    if request_id is None:
+        found = await store.get_session(org_id=org_id, session_id=session_id) is not None
+    else:
+        stored = await store.get_request(org_id=org_id, request_id=request_id)
+        found = stored is not None and stored.record.session_id == session_id
+    if not found:
+        raise NotFound("No request found")
+    scope = LinkScope(
+        org_id=org_id,
+        session_id=session_id,
+        request_id=request_id,
+        name=name,
+        rater=rater or new_link_rater(),
+        expires_at_ms=time.time_ns() // 1_000_000 + lifetime_s * 1000,
+    )
+    return signer.sign(scope), scope
+
+
+async def record_with_link(
+    store: Store, *, scope: LinkScope, value: FeedbackValue, comment: str | None
+) -> FeedbackRecord:
+    """The end user's record of a checked link (source `end_user`); a repeat updates it."""
+    entry = FeedbackEntry(
+        session_id=scope.session_id,
+        request_id=scope.request_id,
+        name=scope.name,
+        value=value,
+        comment=comment,
+        rater=scope.rater,
+        source="end_user",
+    )
+    return await record_feedback(store, org_id=scope.org_id, entry=entry)
