@@ -7,9 +7,11 @@ HELIOGRAPH_FEEDBACK_ORIGINS, on these paths only (they carry no cookie and no ke
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import FileResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,9 +28,10 @@ from heliograph.api.schemas import Envelope, iso_time
 from heliograph.domain import feedback
 from heliograph.domain.feedback_links import MAX_TOKEN_CHARS, LinkRateLimit
 
-__all__ = ["PUBLIC_PREFIX", "FeedbackLinkCors", "router"]
+__all__ = ["PUBLIC_PREFIX", "WIDGET", "FeedbackLinkCors", "router"]
 
 PUBLIC_PREFIX = "/v1/feedback/public/"
+WIDGET = FilePath(__file__).parents[1] / "static" / "feedback.js"
 router = APIRouter(tags=["feedback links"], responses=ERROR_RESPONSES)
 
 TokenPath = Annotated[str, Path(min_length=1, max_length=MAX_TOKEN_CHARS)]
@@ -71,6 +74,14 @@ async def send_with_link(
     limit.take(token)
     stored = await feedback.record_with_link(store, scope=scope, value=body.value, comment=body.comment)
     return Envelope(data=PublicFeedbackPublic.of(stored))
+
+
+@router.get("/static/feedback.js", include_in_schema=False)
+async def feedback_widget() -> FileResponse:
+    """The widget an app embeds with a link's token (docs/feedback.md)."""
+    return FileResponse(
+        WIDGET, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+    )
 
 
 class FeedbackLinkCors:
