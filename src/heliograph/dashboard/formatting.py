@@ -8,7 +8,17 @@ import orjson
 
 from heliograph.api.schemas import NANO, session_time
 
-__all__ = ["FILTERS", "body_text", "count", "duration", "percent", "quote_id", "usd", "when"]
+__all__ = [
+    "FILTERS",
+    "body_text",
+    "count",
+    "duration",
+    "feedback_value",
+    "percent",
+    "quote_id",
+    "usd",
+    "when",
+]
 
 USD_DECIMALS = 6  # a millionth of a dollar: the cost of a few tokens of a small model
 BODY_DISPLAY_CHARS = 20_000  # longer bodies are cut on the page; the API serves them whole
@@ -77,7 +87,17 @@ def body_text(text: str) -> str:
     return shown
 
 
+def feedback_value(value: bool | float | str) -> str:
+    """A feedback record's value: thumbs for booleans, numbers without a needless `.0`, labels as they are."""
+    if isinstance(value, bool):
+        return "👍 up" if value else "👎 down"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value
+
+
 FILTERS = {
+    "feedback_value": feedback_value,
     "usd": usd,
     "usd_value": usd_value,
     "duration": duration,
