@@ -16,7 +16,7 @@ from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
 from heliograph.api.routes import admin, feedback, feedback_public, health, metrics, requests, sessions
-from heliograph.api.routes.feedback_public import FeedbackLinkCors
+from heliograph.api.routes.feedback_public import FeedbackLinkCors, widget_files
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.api.routes.otlp import OtlpEndpoints
@@ -128,6 +128,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.feedback_link_limit = LinkRateLimit(per_minute=settings.feedback_link_sends_per_minute)
     app.state.dashboard_idle_timeout = settings.dashboard_idle_timeout
     app.state.public_origin = None if settings.public_url is None else origin_of(settings.public_url)
+    app.mount("/static", widget_files(), name="widget")
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
 

@@ -271,5 +271,5 @@ class TestCors:
     def test_the_widget_is_served(self, public: httpx.Client) -> None:
         widget = public.get("/static/feedback.js")
         assert widget.status_code == 200
-        assert widget.headers["content-type"].startswith("text/javascript")
+        assert "javascript" in widget.headers["content-type"]
         assert "HeliographFeedback" in widget.text and "/v1/feedback/public/" in widget.text

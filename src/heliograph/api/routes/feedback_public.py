@@ -11,7 +11,7 @@ from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -28,10 +28,10 @@ from heliograph.api.schemas import Envelope, iso_time
 from heliograph.domain import feedback
 from heliograph.domain.feedback_links import MAX_TOKEN_CHARS, LinkRateLimit
 
-__all__ = ["PUBLIC_PREFIX", "WIDGET", "FeedbackLinkCors", "router"]
+__all__ = ["PUBLIC_PREFIX", "FeedbackLinkCors", "router", "widget_files"]
 
 PUBLIC_PREFIX = "/v1/feedback/public/"
-WIDGET = FilePath(__file__).parents[1] / "static" / "feedback.js"
+STATIC = FilePath(__file__).parents[1] / "static"
 router = APIRouter(tags=["feedback links"], responses=ERROR_RESPONSES)
 
 TokenPath = Annotated[str, Path(min_length=1, max_length=MAX_TOKEN_CHARS)]
@@ -76,12 +76,9 @@ async def send_with_link(
     return Envelope(data=PublicFeedbackPublic.of(stored))
 
 
-@router.get("/static/feedback.js", include_in_schema=False)
-async def feedback_widget() -> FileResponse:
-    """The widget an app embeds with a link's token (docs/feedback.md)."""
-    return FileResponse(
-        WIDGET, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
-    )
+def widget_files() -> StaticFiles:
+    """`/static`: the feedback widget (`feedback.js`) that apps embed with a link's token."""
+    return StaticFiles(directory=STATIC)
 
 
 class FeedbackLinkCors:
