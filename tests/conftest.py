@@ -76,6 +76,7 @@ CHDB_SERVER_SUITES = (
     "api/test_session_feedback.py",
     "api/test_feedback_records.py",
     "api/test_feedback_links.py",
+    "api/test_feedback_breakdown.py",
     "api/test_sessions.py",
     "api/test_queries.py",
     "api/test_requests.py",

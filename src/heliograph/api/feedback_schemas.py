@@ -28,6 +28,7 @@ __all__ = [
     "FeedbackLinkScopePublic",
     "FeedbackPublic",
     "FeedbackQueryCreate",
+    "FeedbackRecordBreakdownPublic",
     "FeedbackRecordCreate",
     "PublicFeedbackCreate",
     "PublicFeedbackPublic",
@@ -170,3 +171,24 @@ class PublicFeedbackPublic(BaseModel):
             comment=record.comment,
             updated_at=iso_time(record.updated_at_ms),
         )
+
+
+class FeedbackRecordBreakdownPublic(BaseModel):
+    """One property value's records of a feedback name (`/v1/session/feedback/breakdown` with `name`)."""
+
+    value: str
+    sessions: int = Field(description="Sessions with at least one request carrying this value")
+    records: int = Field(description="Records of the name on those sessions")
+    type: str = Field(description="boolean, numeric or categorical: how the records are compared")
+    positive: int = Field(description="boolean: records true")
+    negative: int = Field(description="boolean: records false")
+    positive_rate: float | None = Field(description="boolean: positive / (positive + negative)")
+    mean: float | None = Field(description="numeric: the records' mean")
+    ci_low: float | None = Field(description="95% interval: Wilson's of the rate, or Student's t of the mean")
+    ci_high: float | None
+    labels: dict[str, int] = Field(description="categorical: records per label")
+    p_value: float | None = Field(
+        description="boolean: two-proportion test against the best rate; numeric: Welch's t-test against "
+        "the best mean; categorical: chi-square test against the value with the most records (null for "
+        "the one compared against, or with too few records)"
+    )

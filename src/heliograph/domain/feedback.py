@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 
+from heliograph.domain.breakdown import MAX_BREAKDOWN_VALUES
 from heliograph.domain.feedback_links import FeedbackLinkSigner, LinkScope, new_link_rater
+from heliograph.domain.feedback_stats import RecordRow, record_breakdown
 from heliograph.domain.feedback_values import (
     MAX_COMMENT_CHARS,
     MAX_NAME_CHARS,
@@ -23,10 +25,12 @@ from heliograph.domain.feedback_values import (
     check_value,
 )
 from heliograph.domain.headers import validate_session_id
+from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
 from heliograph.errors import InvalidInput, NotFound
 
 __all__ = [
+    "breakdown_by_name",
     "config_of",
     "create_link",
     "list_configs",
@@ -92,6 +96,26 @@ async def record_feedback(store: Store, *, org_id: str, entry: FeedbackEntry) ->
     if stored is None:
         raise NotFound("No request found")
     return stored
+
+
+MAX_OBSERVATIONS = 1_000_000  # records read for one breakdown
+
+
+async def breakdown_by_name(
+    store: Store, *, org_id: str, query: SessionQuery, dimension: str, name: str
+) -> list[RecordRow]:
+    """Per value of `dimension` among the matching sessions: the records of feedback `name`, compared as
+    its config's type says (feedback_stats)."""
+    _check_text(name, field="name", limit=MAX_NAME_CHARS)
+    counts = await store.feedback_by_value(
+        org_id=org_id, query=query, dimension=dimension, limit=MAX_BREAKDOWN_VALUES
+    )
+    shown = {c.value for c in counts}
+    observations = await store.feedback_observations(
+        org_id=org_id, query=query, dimension=dimension, name=name, limit=MAX_OBSERVATIONS
+    )
+    config = await config_of(store, org_id=org_id, name=name)
+    return record_breakdown(counts, [o for o in observations if o[0] in shown], config)
 
 
 async def session_feedback(store: Store, *, org_id: str, session_id: str) -> list[FeedbackRecord]:

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from heliograph.domain.breakdown import FeedbackCounts
-from heliograph.domain.feedback_values import FeedbackConfig, FeedbackEntry, FeedbackQuery, FeedbackRecord
+from heliograph.domain.feedback_values import (
+    FeedbackConfig,
+    FeedbackEntry,
+    FeedbackQuery,
+    FeedbackRecord,
+    FeedbackValue,
+)
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics
 from heliograph.domain.records import RequestRecord
@@ -220,6 +226,13 @@ class Store(Protocol):
 
     async def delete_feedback(self, *, org_id: str, feedback_id: str) -> bool:
         """Delete one record (a `rating` updates the session's feedback); False when absent."""
+
+    async def feedback_observations(
+        self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int
+    ) -> list[tuple[str, FeedbackValue]]:
+        """(value of `dimension`, record value) for each record of `name` on each matching session, once
+        per value of `dimension` its requests carry (as `feedback_by_value` counts sessions); at most
+        `limit` pairs."""
 
     async def put_feedback_config(self, *, org_id: str, config: FeedbackConfig) -> None:
         """Create or replace the config of `config.name`."""

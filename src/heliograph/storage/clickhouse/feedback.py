@@ -8,9 +8,10 @@ becomes the newest boolean `rating` of any rater (or a deletion row when none is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from heliograph.domain.breakdown import BUILTIN_DIMENSIONS
 from heliograph.domain.feedback_values import (
     API_RATER,
     RATING,
@@ -20,12 +21,15 @@ from heliograph.domain.feedback_values import (
     FeedbackRecord,
     FeedbackValue,
 )
+from heliograph.domain.records import FEEDBACK_KEY
+from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version, now_ms
-from heliograph.storage.clickhouse.reads import Params, live, live_requests
+from heliograph.storage.clickhouse.reads import Params, live, live_requests, session_rollup
 from heliograph.storage.clickhouse.rollups import change_sessions
 from heliograph.storage.clickhouse.schema import FEEDBACK_CONFIGS, FEEDBACK_RECORDS, SESSION_FEEDBACK
+from heliograph.storage.clickhouse.selects import session_where
 
-__all__ = ["ClickHouseFeedback", "forget_feedback"]
+__all__ = ["ClickHouseFeedback", "dimension_values", "forget_feedback"]
 
 _RECORD_COLUMNS = FEEDBACK_RECORDS.column_names()[:-2]  # without version and deleted
 _SELECT_RECORD = ", ".join(_RECORD_COLUMNS)
@@ -40,12 +44,14 @@ def _value_columns(value: FeedbackValue) -> tuple[str, float | None, str | None]
     return "numeric", float(value), None
 
 
+def _value_of(kind: str, number: float | None, label: str | None) -> FeedbackValue:
+    value: FeedbackValue = bool(number) if kind == "boolean" else label if kind == "categorical" else number  # type: ignore[assignment]
+    return value
+
+
 def _record(row: tuple[Any, ...]) -> FeedbackRecord:
     r = dict(zip(_RECORD_COLUMNS, row, strict=True))
-    kind = r["kind"]
-    value: FeedbackValue = (
-        bool(r["number"]) if kind == "boolean" else r["label"] if kind == "categorical" else r["number"]
-    )
+    value = _value_of(r["kind"], r["number"], r["label"])
     return FeedbackRecord(
         id=r["id"],
         session_id=r["session_id"],
@@ -172,6 +178,15 @@ def _rate_as_api(session: WriteSession, org_id: str, session_id: str, rating: bo
     return first
 
 
+def dimension_values(params: Params, dimension: str) -> str:
+    """The values of `dimension` (a property key, or model/provider) on a session rollup row, as an array."""
+    if dimension in BUILTIN_DIMENSIONS:
+        return "models" if dimension == "model" else "providers"
+    if dimension == FEEDBACK_KEY:
+        return "if(feedback IS NULL, [], [toString(feedback)])"
+    return f"arrayMap(p -> p.2, arrayFilter(p -> p.1 = {params.text(dimension)}, property_pairs))"
+
+
 def forget_feedback(session: WriteSession, org_id: str, session_id: str) -> None:
     """Delete every record of a session (the session itself is being deleted)."""
     params = Params()
@@ -189,6 +204,7 @@ class ClickHouseFeedback:
     """The feedback half of `ClickHouseStore` (a mixin: it uses the store's connection)."""
 
     _db: Connection
+    _settled_rows: Callable[[str, dict[str, Any]], Awaitable[list[tuple[Any, ...]]]]
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
         return await self._db.write(lambda session: _rate_as_api(session, org_id, session_id, rating))
@@ -239,6 +255,23 @@ class ClickHouseFeedback:
             return True
 
         return await self._db.write(work)
+
+    async def feedback_observations(
+        self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int
+    ) -> list[tuple[str, FeedbackValue]]:
+        params = Params()
+        where = session_where(params, org_id, query)
+        rows = await self._settled_rows(
+            f"""SELECT p.value, f.kind, f.number, f.label FROM (
+                SELECT session_id, value FROM {session_rollup(params, org_id)}
+                ARRAY JOIN {dimension_values(params, dimension)} AS value WHERE {where}
+            ) AS p INNER JOIN (
+                SELECT session_id, kind, number, label FROM {live(FEEDBACK_RECORDS.name)}
+                WHERE org_id = {params.text(org_id)} AND name = {params.text(name)}
+            ) AS f ON f.session_id = p.session_id LIMIT {int(limit)}""",
+            params.values,
+        )
+        return [(str(v), _value_of(kind, number, label)) for v, kind, number, label in rows]
 
     async def put_feedback_config(self, *, org_id: str, config: FeedbackConfig) -> None:
         row = (

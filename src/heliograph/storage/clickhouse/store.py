@@ -14,10 +14,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
+from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, SortedValues, session_metrics
-from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
+from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import (
@@ -36,7 +36,7 @@ from heliograph.storage.clickhouse.client import (
     now_ms,
     parse_url,
 )
-from heliograph.storage.clickhouse.feedback import ClickHouseFeedback, forget_feedback
+from heliograph.storage.clickhouse.feedback import ClickHouseFeedback, dimension_values, forget_feedback
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -344,12 +344,7 @@ class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, 
     ) -> list[FeedbackCounts]:
         params = Params()
         where = session_where(params, org_id, query)
-        if dimension in BUILTIN_DIMENSIONS:
-            values = "models" if dimension == "model" else "providers"
-        elif dimension == FEEDBACK_KEY:
-            values = "if(feedback IS NULL, [], [toString(feedback)])"
-        else:
-            values = f"arrayMap(p -> p.2, arrayFilter(p -> p.1 = {params.text(dimension)}, property_pairs))"
+        values = dimension_values(params, dimension)
         # The rollup keeps each value once per session: a session counts once for each value it carries.
         rows = await self._settled_rows(
             f"""SELECT value, count() AS sessions, countIf(feedback = 1), countIf(feedback = 0)

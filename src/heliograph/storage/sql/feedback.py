@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from heliograph.domain.breakdown import BUILTIN_DIMENSIONS
 from heliograph.domain.feedback_values import (
     API_RATER,
     RATING,
@@ -26,11 +27,12 @@ from heliograph.domain.feedback_values import (
     FeedbackValue,
     feedback_id,
 )
+from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.sql.dialect import Dialect, insert
-from heliograph.storage.sql.schema import feedback_configs, feedback_records, requests, sessions
+from heliograph.storage.sql.schema import feedback_configs, feedback_records, properties, requests, sessions
 from heliograph.storage.sql.writes import rate_session
 
-__all__ = ["SqlFeedback", "value_columns"]
+__all__ = ["SqlFeedback", "session_value_pairs", "value_columns"]
 
 _CHANGED = ("source", "kind", "number", "label", "comment", "updated_at_ms")
 
@@ -48,10 +50,15 @@ def value_columns(value: FeedbackValue) -> dict[str, Any]:
     return {"kind": "numeric", "number": float(value), "label": None}
 
 
-def _record(row: Any) -> FeedbackRecord:
+def _record_value(row: Any) -> FeedbackValue:
     value: FeedbackValue = (
         bool(row.number) if row.kind == "boolean" else row.label if row.kind == "categorical" else row.number
     )
+    return value
+
+
+def _record(row: Any) -> FeedbackRecord:
+    value = _record_value(row)
     return FeedbackRecord(
         id=row.id,
         session_id=row.session_id,
@@ -63,6 +70,33 @@ def _record(row: Any) -> FeedbackRecord:
         source=row.source,
         created_at_ms=row.created_at_ms,
         updated_at_ms=row.updated_at_ms,
+    )
+
+
+def session_value_pairs(dimension: str, where: list[sa.ColumnElement[bool]]) -> sa.Subquery:
+    """(session_id, feedback, value) once per value of `dimension` (a property key, or model/provider)
+    that a matching session's requests carry."""
+    s, r = sessions.c, requests.c
+    source = sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id))
+    if dimension in BUILTIN_DIMENSIONS:
+        value = r.model if dimension == "model" else r.provider
+    else:
+        value = properties.c.value
+        source = sa.join(
+            source,
+            properties,
+            sa.and_(
+                properties.c.org_id == r.org_id,
+                properties.c.request_id == r.request_id,
+                properties.c.key == dimension,
+            ),
+        )
+    return (
+        sa.select(s.session_id, s.feedback, value.label("value"))
+        .select_from(source)
+        .where(*where)
+        .distinct()
+        .subquery()
     )
 
 
@@ -161,6 +195,7 @@ class SqlFeedback:
     """The feedback half of `SqlStore` (a mixin: it uses the store's connections)."""
 
     _dialect: Dialect
+    _sessions_where: Callable[[str, SessionQuery], Awaitable[list[sa.ColumnElement[bool]]]]
     _read: Callable[..., AbstractAsyncContextManager[AsyncConnection]]
     _write: Callable[[Callable[[sa.Connection], Any]], Awaitable[Any]]
 
@@ -210,6 +245,26 @@ class SqlFeedback:
 
         deleted: bool = await self._write(work)
         return deleted
+
+    async def feedback_observations(
+        self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int
+    ) -> list[tuple[str, FeedbackValue]]:
+        where = await self._sessions_where(org_id, query)
+        pairs = session_value_pairs(dimension, where)
+        f = feedback_records.c
+        stmt = (
+            sa.select(pairs.c.value, f.kind, f.number, f.label)
+            .select_from(
+                pairs.join(
+                    feedback_records,
+                    sa.and_(f.org_id == org_id, f.session_id == pairs.c.session_id, f.name == name),
+                )
+            )
+            .limit(limit)
+        )
+        async with self._read(cached=query.filter is None) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [(str(row.value), _record_value(row)) for row in rows]
 
     async def put_feedback_config(self, *, org_id: str, config: FeedbackConfig) -> None:
         row = {

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
+from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, session_metrics
 from heliograph.domain.records import RequestRecord
@@ -40,7 +40,7 @@ from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
-from heliograph.storage.sql.feedback import SqlFeedback
+from heliograph.storage.sql.feedback import SqlFeedback, session_value_pairs
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
 from heliograph.storage.sql.reads import load_requests, load_sessions
@@ -446,30 +446,8 @@ class SqlStore(SqlFeedback, SqlTransfer):
     async def feedback_by_value(
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
     ) -> list[FeedbackCounts]:
-        s, r = sessions.c, requests.c
         where = await self._sessions_where(org_id, query)
-        if dimension in BUILTIN_DIMENSIONS:
-            value = r.model if dimension == "model" else r.provider
-            source = sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id))
-        else:
-            value = properties.c.value
-            source = sa.join(
-                sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id)),
-                properties,
-                sa.and_(
-                    properties.c.org_id == r.org_id,
-                    properties.c.request_id == r.request_id,
-                    properties.c.key == dimension,
-                ),
-            )
-        # One row per (session, value): a session counts once for each value its requests carry.
-        pairs = (
-            sa.select(s.session_id, s.feedback, value.label("value"))
-            .select_from(source)
-            .where(*where)
-            .distinct()
-            .subquery()
-        )
+        pairs = session_value_pairs(dimension, where)
         sessions_count = sa.func.count()
         stmt = (
             sa.select(
