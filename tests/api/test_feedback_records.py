@@ -258,3 +258,76 @@ class TestIsolation:
     def test_every_endpoint_wants_a_key(self, cast: Cast, method: str, path: str) -> None:
         response = cast.outsider.request(method, path, json={})
         assert response.status_code == 401
+
+
+# One row per field and operator of the `feedback` filter table: which of four sessions match.
+FILTER_CASES = [
+    pytest.param({"name": {"equals": "stars"}}, {"s1", "s2"}, id="name-equals"),
+    pytest.param({"name": {"not-equals": "stars"}}, {"s3", "s4"}, id="name-not-equals"),
+    pytest.param({"rater": {"contains": "AN"}}, {"s1"}, id="rater-contains"),
+    pytest.param({"source": {"equals": "llm"}}, {"s3"}, id="source-equals"),
+    pytest.param({"value": {"stars": {"gte": 4}}}, {"s1"}, id="value-range"),
+    pytest.param({"value.stars": {"lt": 4}}, {"s2"}, id="value-dotted"),
+    pytest.param({"value": {"rating": {"equals": 0}}}, {"s2"}, id="boolean-as-0"),
+    pytest.param({"label": {"tone": {"equals": "rude"}}}, {"s3"}, id="label-equals"),
+    pytest.param({"label": {"tone": {"not-equals": "rude"}}}, {"s1", "s2", "s4"}, id="label-not-equals"),
+    pytest.param({"has_comment": {"equals": True}}, {"s1"}, id="has-comment"),
+    pytest.param({"has_comment": {"equals": False}}, {"s2", "s3", "s4"}, id="no-comment"),
+]
+
+
+class TestFeedbackFilters:
+    @pytest.fixture
+    def four(self, cast: Cast) -> dict[str, str]:
+        alice = cast.alice
+        ids = {name: _session(alice, requests=1)[0] for name in ("s1", "s2", "s3", "s4")}
+        alice.client.put("/v1/feedback/config/tone", json={"type": "categorical", "labels": ["calm", "rude"]})
+        for body in (
+            {"session_id": ids["s1"], "name": "stars", "value": 5, "rater": "ann", "comment": "spot on"},
+            {"session_id": ids["s2"], "name": "stars", "value": 2, "rater": "bo"},
+            {"session_id": ids["s2"], "value": False, "rater": "bo"},
+            {"session_id": ids["s3"], "name": "tone", "value": "rude", "rater": "judge", "source": "llm"},
+        ):
+            assert _send(alice, **body).status_code == 201
+        return ids
+
+    @pytest.mark.parametrize(("leaf", "expected"), FILTER_CASES)
+    def test_each_field_and_operator(
+        self, cast: Cast, four: dict[str, str], leaf: dict[str, Any], expected: set[str]
+    ) -> None:
+        body = query_body(filter={"feedback": leaf}, limit=100)
+        response = cast.alice.client.post("/v1/session/query", json=body)
+        assert response.status_code == 200, response.text
+        names = {v: k for k, v in four.items()}
+        assert {names[r["session_id"]] for r in response.json()["data"]} == expected
+        count = cast.alice.client.post("/v1/session/count", json=body).json()["data"]["count"]
+        assert count == len(expected)
+
+    def test_feedback_leaves_combine_with_others_and_select_requests(
+        self, cast: Cast, four: dict[str, str]
+    ) -> None:
+        both = {
+            "left": {"feedback": {"name": {"equals": "stars"}}},
+            "operator": "and",
+            "right": {"feedback": {"value": {"rating": {"equals": 0}}}},
+        }
+        rows = cast.alice.client.post("/v1/session/query", json=query_body(filter=both)).json()["data"]
+        assert [r["session_id"] for r in rows] == [four["s2"]]
+        requests = cast.alice.client.post(
+            "/v1/request/query", json={"filter": {"feedback": {"source": {"equals": "llm"}}}}
+        ).json()["data"]
+        assert {r["properties"]["Helicone-Session-Id"] for r in requests} == {four["s3"]}
+        assert cast.bob.client.post("/v1/session/query", json=query_body(filter=both)).json()["data"] == []
+
+    @pytest.mark.parametrize(
+        "leaf",
+        [
+            pytest.param({"value": {"gte": 1}}, id="value-without-name"),
+            pytest.param({"has_comment": {"equals": "maybe"}}, id="has-comment-not-boolean"),
+            pytest.param({"name": {"gt": "a"}}, id="ordered-operator-on-text"),
+            pytest.param({"score": {"equals": 1}}, id="unknown-field"),
+        ],
+    )
+    def test_malformed_feedback_leaves_get_400(self, cast: Cast, leaf: dict[str, Any]) -> None:
+        response = cast.alice.client.post("/v1/session/query", json=query_body(filter={"feedback": leaf}))
+        assert response.status_code == 400, response.text

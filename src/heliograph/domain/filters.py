@@ -14,6 +14,7 @@ from typing import Literal
 from heliograph.errors import InvalidInput
 
 __all__ = [
+    "FEEDBACK_TABLE",
     "FIELDS",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_LEAVES",
@@ -31,6 +32,9 @@ __all__ = [
 
 REQUEST_TABLE = "request_response_rmt"
 SESSION_TABLE = "sessions_request_response_rmt"
+# Heliograph's own: a session's feedback records (issue 17). A leaf means "the session has a record that
+# matches" (for not-equals and not-contains: "has none that matches").
+FEEDBACK_TABLE = "feedback"
 MAX_FILTER_DEPTH = 64
 # A dashboard's filter has a handful of conditions. Each costs SQLAlchemy some 0.4 ms to build and
 # compile (in a worker thread, see storage.sql.prepared) and the embedding statement some 0.03 ms on
@@ -90,6 +94,10 @@ def _session(name: str, kind: Kind, **extra: bool) -> FieldSpec:
     return FieldSpec(SESSION_TABLE, name, kind, **extra)
 
 
+def _feedback(name: str, kind: Kind, **extra: bool) -> FieldSpec:
+    return FieldSpec(FEEDBACK_TABLE, name, kind, **extra)
+
+
 FIELDS: dict[tuple[str, str], FieldSpec] = {
     (spec.table, spec.name): spec
     for spec in (
@@ -122,6 +130,12 @@ FIELDS: dict[tuple[str, str], FieldSpec] = {
         _session("session_created_at", "timestamp"),
         _session("session_latest_request_created_at", "timestamp"),
         _session("session_tag", "text"),
+        _feedback("name", "text"),
+        _feedback("rater", "text"),
+        _feedback("source", "text"),
+        _feedback("value", "number", keyed=True),  # value.<name>: a number, or a boolean as 1 or 0
+        _feedback("label", "text", keyed=True),  # label.<name>: the label of a categorical record
+        _feedback("has_comment", "bool"),
     )
 }
 
@@ -206,11 +220,13 @@ def _single(mapping: object, what: str) -> tuple[str, object]:
 
 def _parse_leaf(raw: dict[str, object]) -> Leaf:
     table, columns = _single(raw, "a leaf")
-    if table not in (REQUEST_TABLE, SESSION_TABLE):
-        raise InvalidInput(f"Unknown filter table {table[:80]!r}: use {REQUEST_TABLE} or {SESSION_TABLE}")
+    if table not in (REQUEST_TABLE, SESSION_TABLE, FEEDBACK_TABLE):
+        raise InvalidInput(
+            f"Unknown filter table {table[:80]!r}: use {REQUEST_TABLE}, {SESSION_TABLE} or {FEEDBACK_TABLE}"
+        )
     name, condition = _single(columns, f"{table}")
     key: str | None = None
-    if name.startswith(("properties.", "scores.")):
+    if name.startswith(("properties.", "scores.", "value.", "label.")):
         name, key = name.split(".", 1)
     spec = FIELDS.get((table, name))
     if spec is None:
