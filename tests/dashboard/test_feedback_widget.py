@@ -177,6 +177,11 @@ def test_an_end_user_sends_thumbs_down_with_a_comment_and_it_shows_on_the_sessio
     ours = [r for r in _records(world.alice, session_id) if r["rater"].startswith("dashboard:")]
     assert [(r["name"], r["value"], r["source"]) for r in ours] == [("accuracy", 3, "human")]
 
+    # The session list counts the records and averages their numbers (thumbs down as 0, accuracy 3).
+    page.goto(f"{world.server.base_url}/dashboard/sessions")
+    listed = page.locator("table.sessions-table tr", has_text=session_id)
+    expect(listed.locator("td.records-cell")).to_have_text("2 (1.50)")
+
 
 def test_bad_tokens_get_their_answer_in_the_widget_and_nothing_changes(world: World, page: Page) -> None:
     session_id, bobs_session = _session(world.alice), _session(world.bob)

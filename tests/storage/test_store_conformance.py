@@ -10,7 +10,13 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from heliograph.domain.feedback_values import FeedbackConfig, FeedbackEntry, FeedbackQuery, FeedbackValue
+from heliograph.domain.feedback_values import (
+    FeedbackConfig,
+    FeedbackEntry,
+    FeedbackQuery,
+    FeedbackTotals,
+    FeedbackValue,
+)
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.metrics import SortedValues, session_metrics
 from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
@@ -481,6 +487,11 @@ def test_feedback_records_one_per_rater_with_configs_and_the_session_rating(stor
             FeedbackConfig("tone", "categorical", None, None, ("a", "b"), ""),
         ]
         assert await store.list_feedback_configs(org_id=other) == []
+
+        # s1: stars 4, tone "rude" (no number), the api's thumbs up; s2: _trip's thumbs up.
+        totals = await store.feedback_totals(org_id=org, session_ids=["s1", "s2", "nope"])
+        assert totals == {"s1": FeedbackTotals(3, 2.5), "s2": FeedbackTotals(1, 1.0)}
+        assert await store.feedback_totals(org_id=other, session_ids=["s1"]) == {}
 
         assert await store.delete_session(org_id=org, session_id="s1")
         assert await store.query_feedback(org_id=org, query=FeedbackQuery(session_id="s1")) == []

@@ -22,6 +22,7 @@ __all__ = [
     "FeedbackEntry",
     "FeedbackQuery",
     "FeedbackRecord",
+    "FeedbackTotals",
     "FeedbackValue",
     "Source",
     "check_config",
@@ -90,6 +91,14 @@ class FeedbackRecord:
     source: Source
     created_at_ms: int
     updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackTotals:
+    """A session's records: how many, and the mean of those with a number or a boolean (as 1 or 0)."""
+
+    records: int
+    mean: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from heliograph.domain.feedback_values import (
     FeedbackEntry,
     FeedbackQuery,
     FeedbackRecord,
+    FeedbackTotals,
     FeedbackValue,
 )
 from heliograph.domain.filters import FilterNode
@@ -226,6 +227,9 @@ class Store(Protocol):
 
     async def delete_feedback(self, *, org_id: str, feedback_id: str) -> bool:
         """Delete one record (a `rating` updates the session's feedback); False when absent."""
+
+    async def feedback_totals(self, *, org_id: str, session_ids: Sequence[str]) -> dict[str, FeedbackTotals]:
+        """The records of each of `session_ids` that has any (the others are absent)."""
 
     async def feedback_observations(
         self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int

@@ -8,7 +8,7 @@ becomes the newest boolean `rating` of any rater (or a deletion row when none is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS
@@ -19,6 +19,7 @@ from heliograph.domain.feedback_values import (
     FeedbackEntry,
     FeedbackQuery,
     FeedbackRecord,
+    FeedbackTotals,
     FeedbackValue,
 )
 from heliograph.domain.records import FEEDBACK_KEY
@@ -255,6 +256,18 @@ class ClickHouseFeedback:
             return True
 
         return await self._db.write(work)
+
+    async def feedback_totals(self, *, org_id: str, session_ids: Sequence[str]) -> dict[str, FeedbackTotals]:
+        rows = await self._db.rows(
+            "SELECT session_id, count(), sumIf(number, kind != 'categorical'), "
+            "countIf(kind != 'categorical') "
+            f"FROM {live(FEEDBACK_RECORDS.name)} WHERE org_id = {{org:String}} "
+            "AND session_id IN {sessions:Array(String)} GROUP BY session_id",
+            {"org": org_id, "sessions": list(session_ids)},
+        )
+        return {
+            str(s): FeedbackTotals(int(n), total / scored if scored else None) for s, n, total, scored in rows
+        }
 
     async def feedback_observations(
         self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int

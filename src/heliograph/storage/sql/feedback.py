@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -24,6 +24,7 @@ from heliograph.domain.feedback_values import (
     FeedbackEntry,
     FeedbackQuery,
     FeedbackRecord,
+    FeedbackTotals,
     FeedbackValue,
     feedback_id,
 )
@@ -245,6 +246,18 @@ class SqlFeedback:
 
         deleted: bool = await self._write(work)
         return deleted
+
+    async def feedback_totals(self, *, org_id: str, session_ids: Sequence[str]) -> dict[str, FeedbackTotals]:
+        f = feedback_records.c
+        scored = sa.case((f.kind != "categorical", f.number))
+        stmt = (
+            sa.select(f.session_id, sa.func.count(), sa.func.avg(scored))
+            .where(f.org_id == org_id, f.session_id.in_(list(session_ids)))
+            .group_by(f.session_id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {s: FeedbackTotals(int(n), None if mean is None else float(mean)) for s, n, mean in rows}
 
     async def feedback_observations(
         self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int
