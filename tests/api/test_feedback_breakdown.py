@@ -4,11 +4,13 @@ property value, with counts, rates, means and intervals that match a hand-comput
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from typing import Any
 
 import pytest
 
+from dashboard.dashboard_support import signed_in
 from heliograph.domain.breakdown import two_proportion_p_value
 from heliograph.domain.feedback_stats import chi_square_p_value, welch_p_value
 from support import Cast, Tenant, session_headers
@@ -85,6 +87,15 @@ def test_booleans_numbers_and_labels_match_a_hand_computed_answer(cast: Cast) ->
     }  # fmt: skip
     # Another organization sees none of it.
     assert _breakdown(cast.bob, name="helpful") == {}
+
+    # The comparison page takes the name too, and shows the same numbers.
+    with signed_in(alice) as browser:
+        page = browser.get("/dashboard/feedback", params={"property": "variant", "name": "stars"})
+        assert page.status_code == 200
+        rows = dict(re.findall(r'<tr data-value="(\w)">.*?class="summary">\s*(.*?)\s*</td>', page.text, re.S))
+        assert rows["A"].startswith("mean 4") and rows["B"].startswith("mean 1.5")
+        tone = browser.get("/dashboard/feedback", params={"property": "variant", "name": "tone"}).text
+        assert "calm: 2, rude: 1" in tone and "calm: 0, rude: 2" in tone
 
 
 def test_a_name_with_no_records_gives_empty_counts(cast: Cast) -> None:
