@@ -76,7 +76,7 @@ class SessionMark:
 
 
 # What `heliograph copy` counts on both sides, per organization (`Store.copy_counts`).
-COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags")
+COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags", "feedback_records")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +242,10 @@ class Store(Protocol):
         """Create or replace the config of `config.name`."""
 
     async def list_feedback_configs(self, *, org_id: str) -> list[FeedbackConfig]: ...
+
+    async def restore_feedback(self, *, org_id: str, records: Sequence[FeedbackRecord]) -> None:
+        """Store copied records as they are (ids and times kept, an existing id overwritten), then give
+        each of their sessions with a `rating` record the newest boolean rating (`heliograph copy`)."""
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None: ...
 

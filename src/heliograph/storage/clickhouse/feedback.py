@@ -303,6 +303,34 @@ class ClickHouseFeedback:
             lambda s: s.insert(FEEDBACK_CONFIGS.name, FEEDBACK_CONFIGS.column_names(), [row])
         )
 
+    async def restore_feedback(self, *, org_id: str, records: Sequence[FeedbackRecord]) -> None:
+        def work(session: WriteSession) -> None:
+            version = change_version()
+            rows = [
+                (
+                    org_id,
+                    r.session_id,
+                    r.request_id or "",
+                    r.name,
+                    r.rater,
+                    r.id,
+                    r.source,
+                    *_value_columns(r.value),
+                    r.comment,
+                    r.created_at_ms,
+                    r.updated_at_ms,
+                    version,
+                    0,
+                )
+                for r in records
+            ]
+            session.insert(FEEDBACK_RECORDS.name, FEEDBACK_RECORDS.column_names(), rows)
+            for session_id in sorted({r.session_id for r in records if r.name == RATING}):
+                _rate_from_records(session, org_id, session_id)
+
+        if records:
+            await self._db.write(work)
+
     async def list_feedback_configs(self, *, org_id: str) -> list[FeedbackConfig]:
         rows = await self._db.rows(
             "SELECT name, kind, min_value, max_value, labels, description "

@@ -298,6 +298,35 @@ class SqlFeedback:
 
         await self._write(work)
 
+    async def restore_feedback(self, *, org_id: str, records: Sequence[FeedbackRecord]) -> None:
+        rows = [
+            {
+                "id": r.id,
+                "org_id": org_id,
+                "session_id": r.session_id,
+                "request_id": r.request_id or "",
+                "name": r.name,
+                "rater": r.rater,
+                "source": r.source,
+                "comment": r.comment,
+                "created_at_ms": r.created_at_ms,
+                "updated_at_ms": r.updated_at_ms,
+                **value_columns(r.value),
+            }
+            for r in records
+        ]
+
+        def work(conn: sa.Connection) -> None:
+            stmt = insert(self._dialect, feedback_records)
+            changed = {k: getattr(stmt.excluded, k) for k in (*_CHANGED, "created_at_ms")}
+            conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed), rows)
+            now = _now_ms()
+            for session_id in sorted({r.session_id for r in records if r.name == RATING}):
+                _rate_from_records(conn, org_id, session_id, now)
+
+        if rows:
+            await self._write(work)
+
     async def list_feedback_configs(self, *, org_id: str) -> list[FeedbackConfig]:
         stmt = sa.select(feedback_configs).where(feedback_configs.c.org_id == org_id)
         async with self._read() as conn:
