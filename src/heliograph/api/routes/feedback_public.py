@@ -8,7 +8,7 @@ HELIOGRAPH_FEEDBACK_ORIGINS, on these paths only (they carry no cookie and no ke
 from __future__ import annotations
 
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.staticfiles import StaticFiles
@@ -32,7 +32,9 @@ __all__ = ["PUBLIC_PREFIX", "FeedbackLinkCors", "router", "widget_files"]
 
 PUBLIC_PREFIX = "/v1/feedback/public/"
 STATIC = FilePath(__file__).parents[1] / "static"
+# No API key: the token in the path is the credential (an empty security list says so in OpenAPI).
 router = APIRouter(tags=["feedback links"], responses=ERROR_RESPONSES)
+NO_KEY: dict[str, Any] = {"security": []}
 
 TokenPath = Annotated[str, Path(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
@@ -45,7 +47,7 @@ async def _rate_limit(request: Request) -> LinkRateLimit:
 RateLimitDep = Annotated[LinkRateLimit, Depends(_rate_limit)]
 
 
-@router.get(PUBLIC_PREFIX + "{token}", response_model=Envelope[FeedbackLinkScopePublic])
+@router.get(PUBLIC_PREFIX + "{token}", response_model=Envelope[FeedbackLinkScopePublic], openapi_extra=NO_KEY)
 async def link_scope(
     token: TokenPath, signer: LinkSignerDep, store: StoreDep
 ) -> Envelope[FeedbackLinkScopePublic]:
@@ -61,7 +63,12 @@ async def link_scope(
     )
 
 
-@router.post(PUBLIC_PREFIX + "{token}", status_code=201, response_model=Envelope[PublicFeedbackPublic])
+@router.post(
+    PUBLIC_PREFIX + "{token}",
+    status_code=201,
+    response_model=Envelope[PublicFeedbackPublic],
+    openapi_extra=NO_KEY,
+)
 async def send_with_link(
     token: TokenPath,
     body: PublicFeedbackCreate,
