@@ -102,16 +102,21 @@ def session_value_pairs(dimension: str, where: list[sa.ColumnElement[bool]]) -> 
 
 
 def _session_holds(conn: sa.Connection, org_id: str, session_id: str, request_id: str | None) -> bool:
-    if request_id is None:
-        found = sa.select(sessions.c.session_id).where(
-            sessions.c.org_id == org_id, sessions.c.session_id == session_id
-        )
-    else:
-        found = sa.select(requests.c.request_id).where(
-            requests.c.org_id == org_id,
-            requests.c.request_id == request_id,
-            requests.c.session_id == session_id,
-        )
+    """Whether the organization has the session (and the request in it), locking the session's rollup
+    row until commit (PostgreSQL): concurrent writes of one session's records then take turns, so the
+    rating each leaves is the newest of all that committed before it."""
+    session = conn.execute(
+        sa.select(sessions.c.session_id)
+        .where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
+        .with_for_update()
+    ).first()
+    if session is None or request_id is None:
+        return session is not None
+    found = sa.select(requests.c.request_id).where(
+        requests.c.org_id == org_id,
+        requests.c.request_id == request_id,
+        requests.c.session_id == session_id,
+    )
     return conn.execute(found).first() is not None
 
 
@@ -235,10 +240,17 @@ class SqlFeedback:
 
     async def delete_feedback(self, *, org_id: str, feedback_id: str) -> bool:
         def work(conn: sa.Connection) -> bool:
+            f = feedback_records.c
+            found = conn.execute(
+                sa.select(f.session_id).where(f.org_id == org_id, f.id == feedback_id)
+            ).first()
+            # The session first, then the record: the order every write of records takes (no deadlock).
+            if found is None or not _session_holds(conn, org_id, found.session_id, None):
+                return False
             gone = conn.execute(
                 sa.delete(feedback_records)
-                .where(feedback_records.c.org_id == org_id, feedback_records.c.id == feedback_id)
-                .returning(feedback_records.c.session_id, feedback_records.c.name)
+                .where(f.org_id == org_id, f.id == feedback_id)
+                .returning(f.session_id, f.name)
             ).first()
             if gone is not None and gone.name == RATING:
                 _rate_from_records(conn, org_id, gone.session_id, _now_ms())
@@ -348,11 +360,16 @@ def _rate_as_api(
     conn: sa.Connection, dialect: Dialect, org_id: str, session_id: str, rating: bool | None, now_ms: int
 ) -> str | None:
     """The seed's rating: the `api` rater's `rating` record set or deleted; the first request's id."""
+    if not _session_holds(conn, org_id, session_id, None):
+        return None
     if rating is not None:
-        entry = FeedbackEntry(session_id, None, RATING, rating, None, API_RATER, "api")
-        if not _session_holds(conn, org_id, session_id, None):
-            return None
-        _upsert(conn, dialect, org_id, entry, now_ms)
+        _upsert(
+            conn,
+            dialect,
+            org_id,
+            FeedbackEntry(session_id, None, RATING, rating, None, API_RATER, "api"),
+            now_ms,
+        )
     else:
         own = feedback_id(org_id=org_id, session_id=session_id, request_id=None, name=RATING, rater=API_RATER)
         conn.execute(
