@@ -96,6 +96,10 @@ def test_booleans_numbers_and_labels_match_a_hand_computed_answer(cast: Cast) ->
         assert rows["A"].startswith("mean 4") and rows["B"].startswith("mean 1.5")
         tone = browser.get("/dashboard/feedback", params={"property": "variant", "name": "tone"}).text
         assert "calm: 2, rude: 1" in tone and "calm: 0, rude: 2" in tone
+        # The patterns page shows both feedback components, with a hostile comment as text.
+        patterns = browser.get("/dashboard/patterns").text
+        assert "Feedback records comparison" in patterns and "mean 4.5" in patterns
+        assert "&lt;i&gt;Booked&lt;/i&gt; the wrong day" in patterns and "<i>Booked" not in patterns
 
 
 def test_a_name_with_no_records_gives_empty_counts(cast: Cast) -> None:
