@@ -155,8 +155,14 @@ class TestConfigs:
             assert refused.status_code == 422, (name, value, refused.text)
             assert f"'{name}'" in refused.json()["error"]
         assert _records(alice, session_id) == []
-        for name, value in (("stars", 5), ("tone", "rude"), ("solved", False), ("unconfigured", 0.25)):
-            assert _send(alice, session_id=session_id, name=name, value=value).status_code == 201
+        accepted: list[tuple[str, Any]] = [
+            ("stars", 5),
+            ("tone", "rude"),
+            ("solved", False),
+            ("unconfigured", 0.25),
+        ]
+        for name, good in accepted:
+            assert _send(alice, session_id=session_id, name=name, value=good).status_code == 201
         assert sorted((r["name"], r["value"]) for r in _records(alice, session_id)) == [
             ("solved", False),
             ("stars", 5),

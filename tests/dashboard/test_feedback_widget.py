@@ -31,7 +31,7 @@ TIMEOUT_MS = 15_000
 def example_page() -> str:
     """The complete example page of docs/feedback.md."""
     (page,) = re.findall(r"```html\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
-    return page
+    return str(page)
 
 
 class _Pages:
