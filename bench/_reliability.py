@@ -1,12 +1,11 @@
 """What bench/crash.py and bench/faults.py share: a fresh database of either kind, the fake upstream,
-and the tests' load and check (tests/reliability/chaos.py), so the benchmarks and the CI tests
+and the tests' load and check (heliograph.testing.chaos), so the benchmarks and the CI tests
 measure the very same promise.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,13 +13,10 @@ from pathlib import Path
 
 import asyncpg
 
-from _harness import BENCH_DIR, heliograph_argv
+from _harness import heliograph_argv
 from heliograph.domain.keys import hash_api_key
 from heliograph.storage.sql.store import SqlStore
-
-sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
-
-from fake_upstream import serve_fake_upstream
+from heliograph.testing.fake_upstream import serve_fake_upstream
 
 __all__ = ["POSTGRES_ADMIN_URL", "fresh_database", "org_of_key", "serve_argv", "serve_fake_upstream"]
 

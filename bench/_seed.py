@@ -37,7 +37,12 @@ import sqlalchemy as sa
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from _harness import console, fail
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.records import (
+    SESSION_ID_KEY,
+    SESSION_NAME_KEY,
+    RequestRecord,
+    new_record,
+)
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
 from heliograph.storage import open_store
@@ -137,28 +142,23 @@ def session_records(
         latency, prompt, completion = rng.randint(200, 9_000), rng.randint(20, 3_000), rng.randint(5, 900)
         question = f"Step {step} of task {index}: summarise the findings so far."
         records.append(
-            RequestRecord(
+            new_record(
                 org_id=org_id,
-                request_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 created_at_ms=created,
-                response_created_at_ms=created + latency,
+                request_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                session_path=STEPS[step % len(STEPS)],
                 latency_ms=latency,
                 time_to_first_token_ms=rng.randint(100, latency),
-                status=200,
                 provider=provider,
                 model=model,
-                request_model=model,
                 user_id=user,
                 prompt_tokens=prompt,
                 completion_tokens=completion,
-                cache_read_tokens=0,
-                cache_write_tokens=0,
                 cost_nano_usd=prompt * prompt_price + completion * completion_price,
-                cost_known=True,
                 target_url=url,
                 request_body=_request_body(model, question),
                 response_body=_response_body(model, prompt, completion),
-                properties={**shared, SESSION_PATH_KEY: STEPS[step % len(STEPS)]},
+                properties=shared,
             )
         )
     return records

@@ -3,7 +3,7 @@
 Each round starts `heliograph serve` on the same database, runs concurrent clients (async logs,
 and every fourth call through the gateway to the fake upstream) for a few seconds, then SIGKILLs the
 server mid-load. After the last round the database is read directly and compared with every call
-planned (tests/reliability/chaos.py, the same check as the CI test): every async log answered 200
+planned (heliograph.testing.chaos, the same check as the CI test): every async log answered 200
 must be stored whole, no row may be partial, and every session rollup must equal its requests.
 Gateway records are written after the answer is sent, so a kill may lose a few: they are counted,
 not failed. Time to ready (process start to /healthz 200) after a SIGKILL is compared with a
@@ -34,7 +34,7 @@ from _harness import (
     running_server,
 )
 from _reliability import fresh_database, org_of_key, serve_argv, serve_fake_upstream
-from reliability.chaos import Load, StoredCheck, check_stored, drive
+from heliograph.testing.chaos import Load, StoredCheck, check_stored, drive
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,7 +1,7 @@
 """The database goes away under load and comes back: how fast the 503s come, and how fast service returns.
 
 Scenarios, each on a fresh database with its own server and concurrent clients (async logs and
-gateway calls, tests/reliability/chaos.py):
+gateway calls, heliograph.testing.chaos):
   sqlite-locked     another process holds BEGIN EXCLUSIVE on the SQLite file
   postgres-refused  a TCP proxy between server and PostgreSQL drops every connection, refuses new ones
   postgres-stalled  the proxy keeps connections open but moves no bytes (a silent network partition)
@@ -42,7 +42,7 @@ from _harness import (
     running_server,
 )
 from _reliability import fresh_database, org_of_key, serve_argv, serve_fake_upstream
-from reliability.chaos import Load, TcpProxy, check_stored, drive, holding_sqlite_lock
+from heliograph.testing.chaos import Load, TcpProxy, check_stored, drive, holding_sqlite_lock
 
 SCENARIOS = ("sqlite-locked", "postgres-refused", "postgres-stalled")
 RECOVERY_LIMIT_S = 120.0

@@ -1,6 +1,6 @@
 """Gateway overhead: calls through `heliograph serve` against the same calls to the fake upstream direct.
 
-Both servers run on loopback as their own processes: tests/fake_upstream.py under uvicorn with no
+Both servers run on loopback as their own processes: heliograph.testing.fake_upstream under uvicorn with no
 pause between stream chunks (FAKE_UPSTREAM_PAUSE_S=0), and `heliograph serve` on a fresh SQLite
 file with its OpenAI and Anthropic upstreams pointed at the fake. The same chat completion
 (gpt-4o-mini) goes to `<fake>/v1/chat/completions` (direct) and to
@@ -53,7 +53,6 @@ import httpx
 import psutil
 
 from _harness import (
-    BENCH_DIR,
     Latency,
     PeakRss,
     Server,
@@ -70,7 +69,6 @@ from _harness import (
     running_server,
 )
 
-TESTS_DIR = BENCH_DIR.parent / "tests"
 CHAT_PATH = "/v1/chat/completions"
 GATEWAY_PATH = "/openai/v1/chat/completions"
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
@@ -608,7 +606,7 @@ def report(
 
 def fake_upstream_argv(port: int) -> list[str]:
     return [
-        *(sys.executable, "-m", "uvicorn", "fake_upstream:app", "--app-dir", str(TESTS_DIR)),
+        *(sys.executable, "-m", "uvicorn", "heliograph.testing.fake_upstream:app"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"),
     ]
 

@@ -16,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
-from fake_upstream import serve_fake_upstream
+from heliograph.testing.fake_upstream import serve_fake_upstream
+from in_process import serve_in_process
 from support import Cast, Server, free_port, new_tenant, start_server, stop_server
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HELIOGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("HELIOGRAPH_REQUIRE_POSTGRES") == "1"
+# `make test-fast`: the server-level suites run on SQLite only, against the app in this process
+# (tests/in_process.py) rather than a `heliograph serve` process.
+IN_PROCESS = os.environ.get("HELIOGRAPH_TEST_IN_PROCESS") == "1"
 
 
 # -- databases ---------------------------------------------------------------------------------
@@ -78,6 +81,8 @@ CHDB_SERVER_SUITES = (
     "api/test_feedback_links.py",
     "api/test_feedback_breakdown.py",
     "api/test_sessions.py",
+    "api/test_session_ids.py",
+    "api/test_property_keys.py",
     "api/test_queries.py",
     "api/test_requests.py",
     "api/test_ingest.py",
@@ -95,16 +100,21 @@ CHDB_SERVER_SUITES = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the chdb runs of the server-level suites in CHDB_SERVER_SUITES only (deselect the rest)."""
-    kept, dropped = [], []
+    """Keep the chdb runs of the server-level suites in CHDB_SERVER_SUITES only, and in process
+    (IN_PROCESS) the SQLite runs only (deselect the rest)."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         params = getattr(item, "callspec", None)
-        on_chdb = params is not None and "chdb" in (
-            params.params.get("database_url"),
-            params.params.get("empty_database_url"),
+        databases = (
+            {params.params.get(name) for name in ("database_url", "empty_database_url")} if params else set()
         )
         suite = item.path.relative_to(Path(__file__).parent).as_posix()
-        (dropped if on_chdb and suite not in CHDB_SERVER_SUITES else kept).append(item)
+        elsewhere = IN_PROCESS and (
+            bool(databases & {"chdb", "postgresql"}) or item.get_closest_marker("real_server") is not None
+        )
+        on_chdb = "chdb" in databases and suite not in CHDB_SERVER_SUITES
+        (dropped if on_chdb or elsewhere else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -150,6 +160,12 @@ def server(
 ) -> Iterator[Server]:
     """One real server per database for the whole run; its gateway talks to the fake upstream, which
     `/gateway/*` may reach because its loopback address is allowlisted."""
+    if IN_PROCESS:
+        with serve_in_process(
+            database_url, tmp_path_factory.mktemp("server") / "none.log", fake_upstream=fake_upstream
+        ) as app:
+            yield app
+        return
     running = start_server(
         database_url,
         tmp_path_factory.mktemp("server") / "server.log",
@@ -183,7 +199,7 @@ def cast(server: Server) -> Iterator[Cast]:
     alice = new_tenant(server, f"alice-{suffix}", "first")
     alice_second = new_tenant(server, f"alice-{suffix}", "second")
     bob = new_tenant(server, f"bob-{suffix}", "first")
-    outsider = httpx.Client(base_url=server.base_url, timeout=30)
+    outsider = server.client()
     yield Cast(alice=alice, alice_second_key=alice_second, bob=bob, outsider=outsider)
     for client in (alice.client, alice_second.client, bob.client, outsider):
         client.close()

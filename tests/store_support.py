@@ -7,7 +7,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.records import (
+    RequestRecord,
+    new_record,
+)
 from heliograph.domain.store import Store
 from heliograph.storage import open_store
 
@@ -52,32 +55,22 @@ def record(
     **properties: str,
 ) -> RequestRecord:
     """A stored-ready request record; keyword properties become lower-case properties."""
-    props: dict[str, str] = {key.replace("_", "-"): value for key, value in properties.items()}
-    for key, value in ((SESSION_ID_KEY, session), (SESSION_NAME_KEY, name), (SESSION_PATH_KEY, path)):
-        if value is not None:
-            props[key] = value
-    return RequestRecord(
+    return new_record(
         org_id=org_id,
-        request_id=request_id or str(uuid.uuid4()),
         created_at_ms=at_ms,
-        response_created_at_ms=at_ms + latency_ms,
+        request_id=request_id,
+        session_id=session,
+        session_name=name,
+        session_path=path,
         latency_ms=latency_ms,
-        time_to_first_token_ms=None,
         status=status,
         provider=provider,
         model=model,
-        request_model=model,
         user_id=user,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
         cost_nano_usd=cost,
-        cost_known=True,
-        target_url="https://api.openai.com/v1/chat/completions",
-        request_body=f'{{"model": "{model}"}}',
-        response_body="{}",
-        properties=props,
+        properties={key.replace("_", "-"): value for key, value in properties.items()},
     )
 
 

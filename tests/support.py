@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from heliograph.testing.bodies import log_body as log_body  # re-exported for the tests
+from heliograph.testing.bodies import timing as timing
+
 FAR_PAST_MS, FAR_FUTURE_MS = 0, 4_102_444_800_000
 # Test servers create tenants' keys over HTTP (POST /v1/admin/keys): a chdb store admits one process.
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -22,15 +25,34 @@ SERVER_START_SECONDS = 30
 
 @dataclass
 class Server:
-    """A `heliograph serve` process on loopback."""
+    """A `heliograph serve` process on loopback, or the app in this process (`process` None; its clients
+    then go through `transport`, see in_process.py)."""
 
     base_url: str
     database_url: str
     log_path: Path
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None
+    transport: httpx.BaseTransport | None = None
+
+    @property
+    def os_process(self) -> subprocess.Popen[bytes]:
+        """The server's process (a test that signals it needs a real server)."""
+        assert self.process is not None, "the app runs in the test process"
+        return self.process
 
     def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path.exists():
+            return "(the app runs in the test process: its log is in the captured output)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def client(self, **options: Any) -> httpx.Client:
+        """A client of this server (timeout 30 s unless given)."""
+        return httpx.Client(base_url=self.base_url, transport=self.transport, **{"timeout": 30, **options})
+
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """One request to this server with a client of its own."""
+        with self.client() as client:
+            return client.request(method, path, **options)
 
 
 def free_port() -> int:
@@ -77,12 +99,13 @@ def start_server(
 
 
 def stop_server(server: Server) -> None:
-    server.process.terminate()
+    process = server.os_process
+    process.terminate()
     try:
-        server.process.wait(timeout=15)
+        process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+        process.kill()
+        process.wait()
 
 
 def skip_on_chdb(database_url: str) -> None:
@@ -117,15 +140,15 @@ class Tenant:
 
 def new_tenant(server: Server, org: str, key_name: str = "test") -> Tenant:
     """A key for organization `org` (created if needed), made by the server, with a client that sends it."""
-    created = httpx.post(
-        f"{server.base_url}/v1/admin/keys",
-        json={"org": org, "name": key_name},
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        timeout=30,
-    )
+    with server.client() as admin:
+        created = admin.post(
+            "/v1/admin/keys",
+            json={"org": org, "name": key_name},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
     assert created.status_code == 201, created.text
     key, org_id = created.json()["data"]["key"], created.json()["data"]["org_id"]
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    client = server.client(headers={"Authorization": f"Bearer {key}"})
     return Tenant(name=org, key=key, client=client, server=server, org_id=org_id)
 
 
@@ -140,50 +163,6 @@ class Cast:
 
 
 # -- bodies ------------------------------------------------------------------------------------
-
-
-def timing(start_ms: int, end_ms: int, ttft_ms: float | None = None) -> dict[str, Any]:
-    return {
-        "startTime": {"seconds": start_ms // 1000, "milliseconds": start_ms % 1000},
-        "endTime": {"seconds": end_ms // 1000, "milliseconds": end_ms % 1000},
-        "timeToFirstToken": ttft_ms,
-    }
-
-
-def log_body(
-    *,
-    model: str = "gpt-4o-mini",
-    start_ms: int | None = None,
-    latency_ms: int = 100,
-    prompt_tokens: int = 10,
-    completion_tokens: int = 5,
-    status: int = 200,
-    meta: dict[str, str] | None = None,
-    content: str = "hello",
-) -> dict[str, Any]:
-    """An async-log body in the shape HeliconeManualLogger sends, with OpenAI-style usage."""
-    start = start_ms if start_ms is not None else int(time.time() * 1000)
-    return {
-        "providerRequest": {
-            "url": "custom-model-nopath",
-            "json": {"model": model, "messages": [{"role": "user", "content": content}]},
-            "meta": meta or {},
-        },
-        "providerResponse": {
-            "headers": {},
-            "status": status,
-            "json": {
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            },
-        },
-        "timing": timing(start, start + latency_ms),
-    }
 
 
 def session_headers(

@@ -20,6 +20,7 @@ from heliograph.api.routes.feedback_public import FeedbackLinkCors, widget_files
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.api.routes.otlp import OtlpEndpoints
+from heliograph.api.session_paths import SessionIdPaths
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.dashboard.auth import origin_of
@@ -120,6 +121,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(FeedbackLinkCors, origins=settings.feedback_origin_list())
+    app.add_middleware(SessionIdPaths)  # outermost: routing sees the session id's encoded slashes
     install_error_handlers(app)
     install_openapi(app)
     for router in ROUTERS:

@@ -1,22 +1,29 @@
-"""Errors the domain and storage layers raise; the HTTP layer maps each to a status code.
+"""Errors the domain and storage layers raise, each with its status code, and the one envelope every
+failure is answered in: `{"data": null, "error": "<message>"}` (`error_body`).
 
 HeliographError
-├── InvalidInput          400  a value a person can correct (message says which)
+├── InvalidInput          400  a value a person can correct, or a body that is not JSON (message says which)
 ├── Unauthorized          401  missing, unknown or revoked API key
 ├── Forbidden             403  refused by a setting (message names it)
 ├── NotFound              404  absent, or belonging to another organization
 ├── PayloadTooLarge       413  body over the configured limit
-├── UnsupportedMediaType  415  a body in an encoding the endpoint does not take
+├── UnsupportedMediaType  415  a body in a Content-Type or Content-Encoding the endpoint does not take
+├── InvalidBody           422  a JSON body without a required field, or with one of the wrong type
 ├── Unprocessable         422  a well-formed value that breaks a rule (a feedback config)
 ├── TooManyRequests       429  over a rate limit
+├── StorageFault          500  the store failed in a way retrying will not mend
 └── Unavailable           503  the store or the ingest queue cannot take work now
 """
 
 from __future__ import annotations
 
+import orjson
+
 __all__ = [
+    "INVALID_JSON_BODY",
     "Forbidden",
     "HeliographError",
+    "InvalidBody",
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",
@@ -26,7 +33,15 @@ __all__ = [
     "Unavailable",
     "Unprocessable",
     "UnsupportedMediaType",
+    "error_body",
 ]
+
+INVALID_JSON_BODY = "Invalid JSON body"  # the one answer (400) to a body that does not parse as JSON
+
+
+def error_body(message: str) -> bytes:
+    """The JSON envelope of a failure (the schema is `api.schemas.ErrorPublic`)."""
+    return orjson.dumps({"data": None, "error": message})
 
 
 class HeliographError(Exception):
@@ -61,6 +76,10 @@ class PayloadTooLarge(HeliographError):
 
 class UnsupportedMediaType(HeliographError):
     status_code = 415
+
+
+class InvalidBody(HeliographError):
+    status_code = 422
 
 
 class Unprocessable(HeliographError):

@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from support import ADMIN_TOKEN, Server, start_server, stop_server
 
 
 def test_the_admin_token_makes_a_working_key_and_the_new_organization(server: Server) -> None:
-    created = httpx.post(
-        f"{server.base_url}/v1/admin/keys",
+    created = server.request(
+        "POST",
+        "/v1/admin/keys",
         json={"org": "made-over-http", "name": "ops"},
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     assert created.status_code == 201, created.text
     key = created.json()["data"]["key"]
-    listed = httpx.post(
-        f"{server.base_url}/v1/request/count/query",
+    listed = server.request(
+        "POST",
+        "/v1/request/count/query",
         json={"filter": "all"},
         headers={"Authorization": f"Bearer {key}"},
     )
@@ -38,7 +39,7 @@ def test_the_admin_token_makes_a_working_key_and_the_new_organization(server: Se
     ids=["no token", "wrong token", "no Bearer"],
 )
 def test_a_missing_or_wrong_token_is_refused(server: Server, headers: dict[str, str], body: object) -> None:
-    response = httpx.post(f"{server.base_url}/v1/admin/keys", json=body, headers=headers)
+    response = server.request("POST", "/v1/admin/keys", json=body, headers=headers)
     assert response.status_code == 401
     assert response.json() == {"data": None, "error": "Invalid admin token"}
 
@@ -51,8 +52,9 @@ def server_without_admin(database_url: str, tmp_path: Path) -> Iterator[Server]:
 
 
 def test_without_a_configured_token_the_endpoint_does_not_exist(server_without_admin: Server) -> None:
-    response = httpx.post(
-        f"{server_without_admin.base_url}/v1/admin/keys",
+    response = server_without_admin.request(
+        "POST",
+        "/v1/admin/keys",
         json={"org": "x"},
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     )

@@ -288,8 +288,24 @@ class TestUsageAndCost:
             "completion_tokens": 15,  # message_delta's cumulative count replaces message_start's 1
             "total_tokens": 40,
             "cost": 8e-5,  # 25 x $0.80/1M + 15 x $4.00/1M = 20e-6 + 60e-6
+            "cost_unknown": False,
             "response_body": stream,
         }
+        assert only(row, expected) == expected
+
+    @pytest.mark.parametrize("path", ["/oai/v1/log", "/anthropic/v1/log", "/custom/v1/log"])
+    def test_a_stream_without_usage_has_an_unknown_cost_not_a_free_one(self, cast: Cast, path: str) -> None:
+        chunk = {"id": "c1", "object": "chat.completion.chunk"}
+        stream = sse(chunk | {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}, done=True)
+        request_json = {
+            "model": "gpt-4o-mini",
+            "stream": True,
+            "messages": [{"role": "user", "content": "Hi"}],
+        }
+        request_id = log(cast.alice, body_with(request_json, {}, text_body=stream), path=path)
+
+        row = stored_row(cast.alice, request_id)
+        expected = {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0, "cost_unknown": True}
         assert only(row, expected) == expected
 
     def test_an_openai_sse_stream_with_a_final_usage_chunk_gives_the_tokens(self, cast: Cast) -> None:
@@ -320,6 +336,7 @@ class TestUsageAndCost:
             "completion_tokens": 9,
             "total_tokens": 30,
             "cost": 8.55e-6,  # 21 x $0.15/1M + 9 x $0.60/1M = 3.15e-6 + 5.4e-6
+            "cost_unknown": False,
             "time_to_first_token": 12,  # 12.5 rounds half to even
             "response_body": stream,  # stored as sent, not as parsed JSON
         }

@@ -221,6 +221,7 @@ class TestConventions:
         row = stored_row(cast.alice, request_id_of(span))
         assert (row["time_to_first_token"], row["response_status"]) == (300, 500)
 
+    @pytest.mark.real_server
     def test_the_sdk_exporter_s_spans_are_stored_at_every_path(self, cast: Cast) -> None:
         for path in PATHS:
             maker = SpanMaker()
@@ -366,6 +367,7 @@ class TestSessions:
         assert stored_row(cast.alice, ids["ChatCompletion"])["prompt_tokens"] == PROMPT
         assert data["session"]["total_requests"] == 3
 
+    @pytest.mark.real_server
     def test_an_exporter_s_retry_is_stored_once(self, cast: Cast) -> None:
         maker = SpanMaker()
         maker.span(
@@ -379,6 +381,7 @@ class TestSessions:
             assert export_with_sdk(cast.alice.server.base_url, cast.alice.key, maker.finished())
         assert stored_row_count(cast.alice) == before + 1
 
+    @pytest.mark.real_server
     def test_session_feedback_works_on_a_session_built_from_spans(self, cast: Cast) -> None:
         session_id = f"rated-{uuid.uuid4()}"
         maker = SpanMaker()

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from client_venv import client_venv
-from fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS, WORDS
+from heliograph.testing.fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS, WORDS
 from ingest_support import stored_row
 from support import Cast
 

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from heliograph.api.schemas import iso_time
@@ -512,7 +511,7 @@ class TestHostileInput:
         )
         assert response.status_code in (400, 422)
         assert response.json()["data"] is None and response.json()["error"]
-        assert httpx.get(f"{data.tenant.server.base_url}/healthz").status_code == 200
+        assert data.tenant.server.request("GET", "/healthz").status_code == 200
 
     @pytest.mark.parametrize(
         ("body", "status", "message"),

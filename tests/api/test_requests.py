@@ -42,7 +42,7 @@ class TestGetRequest:
 
 
 class TestSetProperty:
-    def test_it_adds_and_overwrites_keeping_the_key_case(self, cast: Cast) -> None:
+    def test_it_adds_and_overwrites_under_the_key_ingestion_would_store(self, cast: Cast) -> None:
         request_id = cast.alice.log()
         for value in ("first", "second"):
             response = cast.alice.client.put(
@@ -51,7 +51,7 @@ class TestSetProperty:
             assert response.status_code == 201
             assert response.json() == {"data": None, "error": None}
         properties = cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["properties"]
-        assert properties["Reviewed-By"] == "second"
+        assert properties["reviewed-by"] == "second"  # as Helicone-Property-Reviewed-By is stored
 
     def test_session_queries_find_the_session_by_the_property_set_last(self, cast: Cast) -> None:
         session = f"set-later-{uuid.uuid4()}"

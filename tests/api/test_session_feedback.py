@@ -94,14 +94,17 @@ def _log_two_sessions_with_the_manual_logger(server: Server, tenant: Tenant) -> 
 def _session_row(tenant: Tenant, session_id: str) -> dict[str, Any]:
     rows = tenant.client.post("/v1/session/query", json=query_body(search=session_id)).json()["data"]
     (row,) = [r for r in rows if r["session_id"] == session_id]
-    return row
+    found: dict[str, Any] = row
+    return found
 
 
 def _first_request(tenant: Tenant, session_id: str) -> dict[str, Any]:
     detail = tenant.client.get(f"/v1/session/{session_id}").json()["data"]
-    return detail["requests"][0]
+    first: dict[str, Any] = detail["requests"][0]
+    return first
 
 
+@pytest.mark.real_server
 class TestFeedbackFromTheManualLogger:
     def test_feedback_marks_the_first_request_and_the_last_call_wins(
         self, server: Server, cast: Cast
@@ -236,14 +239,15 @@ class TestFeedbackRefusals:
         assert "rating" in response.json()["error"] or "comment" in response.json()["error"]
         assert everything_of(cast.alice) == before
 
-    def test_a_body_that_is_not_json_gets_422(self, cast: Cast, rated_session: str) -> None:
+    def test_a_body_that_is_not_json_gets_400(self, cast: Cast, rated_session: str) -> None:
         before = everything_of(cast.alice)
         response = cast.alice.client.post(
             f"/v1/session/{rated_session}/feedback",
             content=b"{rating: tru",
             headers={"content-type": "application/json"},
         )
-        assert response.status_code == 422
+        assert response.status_code == 400
+        assert response.json() == {"data": None, "error": "Invalid JSON body"}
         assert everything_of(cast.alice) == before
 
     def test_a_session_never_logged_gets_404(self, cast: Cast) -> None:

@@ -55,7 +55,7 @@ def test_serve_with_two_workers_stores_every_call_and_shares_sign_ins(
     finally:
         tenant.client.close()
         stop_server(server)
-    assert server.process.returncode == 0
+    assert server.os_process.returncode == 0
 
 
 def test_serve_gathers_sqlite_planner_statistics_for_a_store_that_has_none(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def _feedback_everywhere(tenant: Tenant, session_id: str, first_request_id: str)
             ).json()["data"]
         ]
     }
-    return {detail["session"]["feedback"], as_property, *(by_filter or {None})}
+    return {detail["session"]["feedback"], as_property, *(by_filter or [None])}
 
 
 def _log_session(tenant: Tenant, session_id: str, requests: int) -> list[str]:
@@ -113,7 +113,7 @@ class TestPropertyRaces:
             )
 
         _race(cast.alice, put)
-        stored = cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["properties"]["Verdict"]
+        stored = cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["properties"]["verdict"]
         assert stored in values
         matching = [
             value
@@ -132,7 +132,7 @@ class TestPropertyRaces:
             == 201
         )
         assert (
-            cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["properties"]["Verdict"]
+            cast.alice.client.get(f"/v1/request/{request_id}").json()["data"]["properties"]["verdict"]
             == "last"
         )
 

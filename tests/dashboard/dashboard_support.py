@@ -14,7 +14,7 @@ import httpx
 from heliograph.dashboard.rendering import render_html
 from heliograph.dashboard.routes.session import PAGE_LIMITS
 from heliograph.dashboard.session_view import session_view
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.records import new_record
 from heliograph.domain.store import SessionSummary, StoredRequest
 from heliograph.storage.sql.store import SqlStore
 from support import Server, Tenant, session_headers
@@ -28,7 +28,7 @@ COOKIE = "heliograph_dashboard"
 def signed_in(tenant: Tenant) -> Iterator[httpx.Client]:
     """A browser-like client (cookies kept, redirects not followed, its Origin sent on each post, as
     browsers do) signed in with the tenant's key."""
-    with httpx.Client(base_url=tenant.server.base_url, headers=origin(tenant.server), timeout=30) as client:
+    with tenant.server.client(headers=origin(tenant.server)) as client:
         response = client.post(SIGN_IN, data={"api_key": tenant.key})
         assert response.status_code == 303, response.text
         assert COOKIE in client.cookies
@@ -104,28 +104,20 @@ def stored_request(
     **properties: str,
 ) -> StoredRequest:
     """Request `number` of session "s", starting `start_offset` ms after START_MS, for page layouts."""
-    record = RequestRecord(
+    record = new_record(
         org_id="org",
-        request_id=f"r-{number:05d}",
         created_at_ms=START_MS + start_offset,
-        response_created_at_ms=START_MS + start_offset + latency,
+        request_id=f"r-{number:05d}",
+        session_id="s",
+        session_name="Long",
+        session_path=path,
         latency_ms=latency,
-        time_to_first_token_ms=None,
-        status=200,
-        provider="OPENAI",
-        model="gpt-4o-mini",
-        request_model="gpt-4o-mini",
-        user_id=None,
         prompt_tokens=1,
         completion_tokens=1,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
         cost_nano_usd=1,
-        cost_known=True,
-        target_url="https://api.openai.com/v1/chat/completions",
         request_body=request_body,
         response_body=response_body,
-        properties={SESSION_ID_KEY: "s", SESSION_NAME_KEY: "Long", SESSION_PATH_KEY: path, **properties},
+        properties=properties,
     )
     return StoredRequest(record=record, scores={})
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Response, Route, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Response, Route, ViewportSize, sync_playwright
 
 from heliograph.cli.demo import load_demo_into
 from heliograph.cli.keys import create_key
@@ -38,8 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 START_MS = 1_767_225_600_000  # 2026-01-01
 HOSTILE = "<script>alert('x')</script><img src=x onerror=\"alert(1)\">"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -379,7 +379,12 @@ def test_the_timeline_of_a_long_session_has_labels_that_never_overlap(tab: Tab, 
 
 def test_a_hostile_message_is_shown_as_text_and_runs_nothing(tab: Tab, site: Site) -> None:
     dialogs: list[str] = []
-    tab.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.page.on("dialog", dismiss)
     tab.sign_in(site.zeta_key)
     assert tab.page.locator(".top-nav a").all_inner_texts() == ["Sessions", "Metrics", "Feedback comparison"]
     tab.goto(f"/dashboard/sessions/{site.hostile_session}")

@@ -48,7 +48,7 @@ def test_demo_loads_agent_sessions_with_two_prompt_versions_models_users_and_fee
     url = f"sqlite:///{tmp_path}/demo.db"
     result = CliRunner().invoke(app, ["demo", "--sessions", "60", "--database-url", url, "--org", "acme"])
     assert result.exit_code == 0, result.output
-    assert "Loaded 60 sessions" in result.output
+    assert "Added 60 demo sessions" in result.output and "to organization acme." in result.output
     stored = _stored(url, "acme")
     assert stored["totals"].session_count == 60
     assert stored["totals"].request_count > 60 and stored["totals"].cost_nano_usd > 0
@@ -63,6 +63,11 @@ def test_demo_loads_agent_sessions_with_two_prompt_versions_models_users_and_fee
     again = CliRunner().invoke(app, ["demo", "--sessions", "60", "--database-url", url, "--org", "acme"])
     assert again.exit_code == 0, again.output
     assert _stored(url, "acme")["totals"] == stored["totals"]  # the same seed adds nothing
+    assert "The demo's 60 sessions were already in organization acme: nothing added." in again.output
+    assert "Added" not in again.output
+
+    more = CliRunner().invoke(app, ["demo", "--sessions", "70", "--database-url", url, "--org", "acme"])
+    assert "Added 10 demo sessions" in more.output and "60 were already there" in more.output
 
 
 def test_serve_loads_the_demo_only_when_it_creates_the_ready_key(tmp_path: Path) -> None:
@@ -81,7 +86,7 @@ def test_serve_loads_the_demo_only_when_it_creates_the_ready_key(tmp_path: Path)
         finally:
             stop_server(server)
     assert counts == [500, 500]
-    assert log.read_text().count("Loaded the demo: 500 sessions") == 1
+    assert log.read_text().count("Added 500 demo sessions") == 1
 
 
 def test_demo_on_serve_needs_a_ready_key(tmp_path: Path) -> None:

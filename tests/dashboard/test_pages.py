@@ -30,7 +30,10 @@ def _unrated_through_the_api(tenant: Tenant) -> set[str]:
 
 def _none_filter() -> dict[str, Any]:
     """The tree the dashboard's "Not rated" choice sends: feedback is neither "1" nor "0"."""
-    leaf = lambda value: {"request_response_rmt": {"properties": {FEEDBACK: {"not-equals": value}}}}  # noqa: E731
+
+    def leaf(value: str) -> dict[str, Any]:
+        return {"request_response_rmt": {"properties": {FEEDBACK: {"not-equals": value}}}}
+
     return {"left": leaf("1"), "operator": "and", "right": leaf("0")}
 
 

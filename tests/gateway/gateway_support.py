@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-import fake_upstream
+from heliograph.testing import fake_upstream
 from support import Server, Tenant, new_tenant, query_body, start_server, stop_server
 
 __all__ = [

@@ -15,7 +15,6 @@ import httpx
 import openai
 import pytest
 
-from fake_upstream import WORDS
 from gateway.gateway_support import (
     UPSTREAM_KEY,
     chat_body,
@@ -28,6 +27,7 @@ from gateway.gateway_support import (
     sent_with,
     wait_for_request,
 )
+from heliograph.testing.fake_upstream import WORDS
 from support import Server, Tenant, free_port
 
 alice = module_tenant("alice")

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS
 from gateway.gateway_support import (
     GPT_COST_USD,
     GPT_MODEL,
@@ -27,6 +26,7 @@ from gateway.gateway_support import (
     sent_with,
     wait_for_request,
 )
+from heliograph.testing.fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS
 from support import Server, Tenant
 
 alice = module_tenant("alice")

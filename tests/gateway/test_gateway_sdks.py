@@ -17,7 +17,6 @@ import openai
 import pytest
 from anthropic.types import RawContentBlockDeltaEvent, TextDelta
 
-from fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS
 from gateway.gateway_support import (
     CLAUDE_COST_USD,
     CLAUDE_MODEL,
@@ -31,6 +30,7 @@ from gateway.gateway_support import (
     wait_for_request,
     wait_for_session,
 )
+from heliograph.testing.fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS
 from support import Cast, Server, Tenant
 
 FEEDBACK = "Helicone-Session-Feedback"

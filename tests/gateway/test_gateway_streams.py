@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_upstream import COMPLETION_TOKENS, PAUSE_S, PROMPT_TOKENS, WORDS
 from gateway.gateway_support import (
     GPT_COST_USD,
     chat_body,
@@ -27,6 +26,7 @@ from gateway.gateway_support import (
     sent_with,
     wait_for_request,
 )
+from heliograph.testing.fake_upstream import COMPLETION_TOKENS, PAUSE_S, PROMPT_TOKENS, WORDS
 from support import Server, Tenant
 
 alice = module_tenant("alice")

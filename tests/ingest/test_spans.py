@@ -13,7 +13,7 @@ TRACE = bytes(range(1, 17))
 START_NS = 1_700_000_000_000_000_000
 
 
-def _span(span_id: int, name: str, parent: int | None = None, **attributes: str | int) -> Span:
+def _span(span_id: int, name: str, parent: int | None = None, /, **attributes: str | int) -> Span:
     return Span(
         trace_id=TRACE,
         span_id=span_id.to_bytes(8, "big"),

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from gateway.gateway_support import metrics
-from reliability.chaos import Load, TcpProxy, check_stored, holding_sqlite_lock
+from heliograph.testing.chaos import Load, TcpProxy, check_stored, holding_sqlite_lock
 from support import Server, Tenant, new_tenant, start_server, stop_server
 
 CONCURRENT = 8

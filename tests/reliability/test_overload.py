@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from heliograph.testing.chaos import Load, holding_sqlite_lock
 from ingest_support import stored_row_count
-from reliability.chaos import Load, holding_sqlite_lock
 from support import Server, Tenant, log_body, new_tenant, start_server, stop_server
 
 QUEUE_SIZE = 4

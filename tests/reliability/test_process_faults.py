@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from reliability.chaos import Load, check_stored, drive
+from heliograph.testing.chaos import Load, check_stored, drive
 from support import Server, new_tenant, start_server, stop_server
 
 KILL_ROUNDS = 3
@@ -49,13 +49,13 @@ def _load_then(server: Server, load: Load, action: Callable[[Server], None]) -> 
 
 
 def _sigkill(server: Server) -> None:
-    server.process.kill()
-    server.process.wait()
+    server.os_process.kill()
+    server.os_process.wait()
 
 
 def _sigterm(server: Server) -> None:
-    server.process.send_signal(signal.SIGTERM)
-    server.process.wait(timeout=STOP_BOUND_S)
+    server.os_process.send_signal(signal.SIGTERM)
+    server.os_process.wait(timeout=STOP_BOUND_S)
 
 
 def test_sigkill_mid_load_loses_no_acknowledged_request_and_leaves_none_partial(
@@ -69,7 +69,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_request_and_leaves_none_partial(
     try:
         for _ in range(KILL_ROUNDS):
             _load_then(server, load, _sigkill)
-            assert server.process.returncode == -signal.SIGKILL
+            assert server.os_process.returncode == -signal.SIGKILL
             server = _start(empty_database_url, fake_upstream, tmp_path / "server.log")
     finally:
         stop_server(server)
@@ -95,7 +95,7 @@ def test_sigterm_mid_load_answers_in_flight_calls_stores_them_all_and_exits_zero
     finally:
         stop_server(server)
 
-    assert server.process.returncode == 0, server.log_tail()
+    assert server.os_process.returncode == 0, server.log_tail()
     check = asyncio.run(check_stored(empty_database_url, org_id, load))
     assert load.acknowledged and load.gateway_answered
     assert check.acknowledged_lost == []

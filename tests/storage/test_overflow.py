@@ -9,11 +9,10 @@ the ingest pipeline commits them by, then read over HTTP on both databases.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, RequestRecord
+from heliograph.domain.records import RequestRecord, new_record
 from heliograph.ingest.calls import MAX_COST_NANO_USD, MAX_TOKENS
 from heliograph.storage.sql.store import SqlStore
 from support import FAR_FUTURE_MS, FAR_PAST_MS, Cast, Tenant, query_body
@@ -25,28 +24,15 @@ WINDOW = {"startTimeUnixMs": FAR_PAST_MS, "endTimeUnixMs": FAR_FUTURE_MS}
 
 
 def _call(org_id: str, session: str, index: int) -> RequestRecord:
-    return RequestRecord(
+    return new_record(
         org_id=org_id,
-        request_id=str(uuid.uuid4()),
         created_at_ms=START_MS + index,
-        response_created_at_ms=START_MS + index + 100,
-        latency_ms=100,
-        time_to_first_token_ms=None,
-        status=200,
-        provider="OPENAI",
-        model="gpt-4o-mini",
-        request_model="gpt-4o-mini",
-        user_id=None,
+        session_id=session,
+        session_name="Costly",
         prompt_tokens=MAX_TOKENS,
         completion_tokens=MAX_TOKENS,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
         cost_nano_usd=MAX_COST_NANO_USD,
-        cost_known=True,
-        target_url="https://api.openai.com/v1/chat/completions",
         request_body="{}",
-        response_body="{}",
-        properties={SESSION_ID_KEY: session, SESSION_NAME_KEY: "Costly"},
     )
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 
 import pytest
 
 from heliograph.domain.metrics import PERCENTILES, SessionMetrics, SortedValues, session_metrics
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, RequestRecord
+from heliograph.domain.records import RequestRecord, new_record
 from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql import metric_values
@@ -21,28 +20,15 @@ SESSIONS = 150
 
 
 def _request(org_id: str, session: str, name: str, created_ms: int, cost: int) -> RequestRecord:
-    return RequestRecord(
+    return new_record(
         org_id=org_id,
-        request_id=str(uuid.uuid4()),
         created_at_ms=created_ms,
-        response_created_at_ms=created_ms + 100,
-        latency_ms=100,
-        time_to_first_token_ms=None,
-        status=200,
-        provider="OPENAI",
-        model="gpt-4o-mini",
-        request_model="gpt-4o-mini",
-        user_id=None,
+        session_id=session,
+        session_name=name,
         prompt_tokens=1,
         completion_tokens=1,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
         cost_nano_usd=cost,
-        cost_known=True,
-        target_url="https://api.openai.com/v1/chat/completions",
         request_body="{}",
-        response_body="{}",
-        properties={SESSION_ID_KEY: session, SESSION_NAME_KEY: name},
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -75,10 +76,10 @@ def _feedback(value: str) -> SessionQuery:
     )
 
 
-async def _sessions(store: Store, org_id: str, raw_filter: object = "all", **query: object) -> list[str]:
+async def _sessions(store: Store, org_id: str, raw_filter: object = "all", **query: Any) -> list[str]:
     found = await store.query_sessions(
         org_id=org_id, query=SessionQuery(filter=parse_filter(raw_filter), **query)
-    )  # type: ignore[arg-type]
+    )
     return [s.session_id for s in found]
 
 
@@ -195,6 +196,15 @@ def test_filters_select_sessions_by_their_requests_and_rollups(store_url: str) -
         # Equal durations (1 s each): ties go newest first.
         assert await _sessions(store, org, sort_key="duration", sort_descending=False) == ["s2", "s1"]
         assert await _sessions(store, org, limit=1, offset=1) == ["s1"]
+        # A session that starts before a window and ends after it is in the window only when one
+        # of its requests is.
+        at = [BASE_MS + 10_000 + step for step in (0, 1_000, 2_000)]
+        await store.insert_requests([record(org, session="s3", at_ms=t) for t in at])
+        for start, end, expected in ((10_500, 11_500, ["s3"]), (10_200, 10_800, []), (200, 800, [])):
+            window = await store.query_sessions(
+                org_id=org, query=SessionQuery(start_ms=BASE_MS + start, end_ms=BASE_MS + end)
+            )
+            assert [s.session_id for s in window] == expected, (start, end)
 
     with_store(store_url, scenario)
 
@@ -495,5 +505,40 @@ def test_feedback_records_one_per_rater_with_configs_and_the_session_rating(stor
 
         assert await store.delete_session(org_id=org, session_id="s1")
         assert await store.query_feedback(org_id=org, query=FeedbackQuery(session_id="s1")) == []
+
+    with_store(store_url, scenario)
+
+
+def test_newest_first_request_pages_find_requests_of_old_sessions_and_outside_sessions(
+    store_url: str,
+) -> None:
+    """3,000 sessions, one request each a minute apart, then the newest requests of all: one in the
+    oldest session and one outside sessions. ClickHouse finds a newest-first page from the most recent
+    sessions (clickhouse/newest.py): these pages need it to look further, or everywhere."""
+
+    async def scenario(store: Store) -> None:
+        org = await new_org(store)
+        records = [
+            record(
+                org, session=f"s{i:04d}", at_ms=BASE_MS + i * 60_000, tier="gold" if i % 1000 == 7 else "free"
+            )
+            for i in range(3_000)
+        ]
+        late = BASE_MS + 3_000 * 60_000
+        records += [
+            record(org, session="s0000", at_ms=late + 1_000, tier="gold"),
+            record(org, at_ms=late + 2_000, tier="gold"),
+        ]
+        await store.insert_requests(records)
+        newest = sorted(records, key=lambda r: (r.created_at_ms, r.request_id), reverse=True)
+        gold = parse_filter({"request_response_rmt": {"properties": {"tier": {"equals": "gold"}}}})
+        for raw, limit, offset in ((None, 3, 0), (None, 2, 2_990), (gold, 4, 0), (gold, 2, 3), (gold, 0, 0)):
+            expected = [r for r in newest if raw is None or r.properties["tier"] == "gold"]
+            page = await store.query_requests(
+                org_id=org, query=RequestQuery(filter=raw, limit=limit, offset=offset)
+            )
+            assert [r.record.request_id for r in page] == [
+                r.request_id for r in expected[offset : offset + limit]
+            ], (raw, limit, offset)
 
     with_store(store_url, scenario)

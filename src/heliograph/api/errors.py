@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from heliograph.errors import HeliographError, Unavailable
+from heliograph.errors import HeliographError, InvalidBody, Unavailable, error_body
 
 __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers", "method_not_allowed"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
+_PARAMETER = re.compile(r"\{[^}]*\}")
 
 # What every JSON endpoint may answer besides success, for the OpenAPI document.
 # The content is spelled out (not `model`) so that routes answering text on success, like the async
@@ -39,17 +41,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"data": None, "error": message}, status_code=status, headers=headers)
+def _envelope(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(message), status_code=status, headers=headers, media_type="application/json")
 
 
-def error_response(exc: HeliographError) -> JSONResponse:
+def error_response(exc: HeliographError) -> Response:
     """The envelope for a domain error, with `Retry-After` when retrying can help."""
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, Unavailable) else None
     return _envelope(exc.status_code, exc.message, headers)
 
 
-def method_not_allowed(allowed: Iterable[str]) -> JSONResponse:
+def method_not_allowed(allowed: Iterable[str]) -> Response:
     """The 405 envelope, with every method the path serves in `Allow`."""
     return _envelope(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
 
@@ -58,19 +60,19 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers; every failure answers `{"data": null, "error": "<message>"}`."""
 
     @app.exception_handler(HeliographError)
-    async def _domain_error(_request: Request, exc: HeliographError) -> JSONResponse:
+    async def _domain_error(_request: Request, exc: HeliographError) -> Response:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _schema_error(_request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors()[:5]:
             where = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
             problems.append(f"{where}: {error['msg']}")
-        return _envelope(422, "Validation failed: " + "; ".join(problems))
+        return error_response(InvalidBody("Validation failed: " + "; ".join(problems)))
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
@@ -84,10 +86,20 @@ def _allowed_methods(request: Request) -> str:
     share it (POST and DELETE of a session's feedback).
     """
     path = request.scope["path"]
-    methods = {
-        method
-        for route in request.app.routes
-        if isinstance(route, Route) and route.methods and route.path_regex.match(path)
-        for method in route.methods
-    }
+    matched = [r for r in _flat_routes(request.app.routes) if r.methods and r.path_regex.match(path)]
+    # The most specific paths win, as in OpenAPI: /v1/session/query is not a session id, and neither is
+    # x/feedback in /v1/session/x/feedback (a session id may hold a slash).
+    fixed = {id(route): len(_PARAMETER.sub("", route.path_format)) for route in matched}
+    most = max(fixed.values(), default=0)
+    methods = {method for route in matched if fixed[id(route)] == most for method in route.methods or ()}
     return ", ".join(sorted(methods))
+
+
+def _flat_routes(routes: Iterable[BaseRoute]) -> Iterator[Route]:
+    """The routes, with those of included routers (which newer FastAPI keeps whole, as `original_router`)."""
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _flat_routes(included.routes)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from heliograph.errors import PayloadTooLarge
+from heliograph.errors import PayloadTooLarge, error_body
 
 __all__ = ["BodySizeLimit"]
 
@@ -53,7 +52,7 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"data": None, "error": self._message()})
+        body = error_body(self._message())
         await send(
             {
                 "type": "http.response.start",

@@ -14,6 +14,7 @@ from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 from pydantic.config import JsonDict
 
+from heliograph.domain.records import NANO_USD_PER_USD
 from heliograph.domain.requests import SORT_KEYS
 from heliograph.domain.scores import MAX_SCORE, MAX_SCORES
 from heliograph.domain.sessions import PathNode
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-NANO = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FILTER_REF = "#/components/schemas/FilterNode"
 _FILTER_DOC = 'Filter tree (spec section 5); "all" or {} for none'
@@ -359,7 +359,7 @@ class SessionPublic(BaseModel):
             session_name=summary.name,
             created_at=session_time(summary.created_at_ms, timezone_minutes),
             latest_request_created_at=session_time(summary.latest_request_created_at_ms, timezone_minutes),
-            total_cost=summary.cost_nano_usd / NANO,
+            total_cost=summary.cost_nano_usd / NANO_USD_PER_USD,
             total_requests=summary.request_count,
             prompt_tokens=summary.prompt_tokens,
             completion_tokens=summary.completion_tokens,
@@ -393,7 +393,10 @@ class RequestPublic(BaseModel):
     prompt_cache_read_tokens: int
     prompt_cache_write_tokens: int
     cost: float
-    cost_unknown: bool = Field(description="True when no price matched the model (cost is then 0)")
+    cost_unknown: bool = Field(
+        description="True when no price matched the model, or the response carried no token usage "
+        "(a stream without its usage chunk): cost is then 0 and means unknown, not free"
+    )
     scores: dict[str, int]
     target_url: str
 
@@ -420,7 +423,7 @@ class RequestPublic(BaseModel):
             total_tokens=r.total_tokens,
             prompt_cache_read_tokens=r.cache_read_tokens,
             prompt_cache_write_tokens=r.cache_write_tokens,
-            cost=r.cost_nano_usd / NANO,
+            cost=r.cost_nano_usd / NANO_USD_PER_USD,
             cost_unknown=not r.cost_known,
             scores=stored.scores,
             target_url=r.target_url,

@@ -15,16 +15,19 @@ from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
 from heliograph.storage import open_store as store_for_url
 
-__all__ = ["DatabaseUrlOption", "err", "open_store", "settings_with"]
+__all__ = ["DatabaseUrlOption", "err", "open_store", "setting_help", "settings_with"]
 
 err = Console(stderr=True, soft_wrap=True)
 
+
+def setting_help(name: str) -> str:
+    """The help of an option that overrides setting `name`: its description, variable and default."""
+    field = Settings.model_fields[name]
+    return f"{field.description} [env HELIOGRAPH_{name.upper()}; default: {field.default}]"
+
+
 DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="sqlite:///path.db or postgresql://user@host:port/db [env HELIOGRAPH_DATABASE_URL]",
-    ),
+    str | None, typer.Option("--database-url", help=setting_help("database_url"), show_default=False)
 ]
 
 

@@ -14,6 +14,7 @@ twice adds nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import random
 import time
@@ -27,9 +28,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
-from heliograph.domain import feedback
+from heliograph.domain import feedback, records
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.records import RequestRecord
+from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
 from heliograph.ingest.asynclog import parse_async_log
 
@@ -65,9 +67,24 @@ FAILURE_RATE = 0.03
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
+    """What a load did: the sample's size, and how much of it was new to the organization."""
+
     sessions: int
     requests: int
     rated: int
+    added_sessions: int = 0
+    added_requests: int = 0
+
+    def report(self, org: str) -> str:
+        """One line saying what the load did (a second load of the same seed adds nothing)."""
+        if self.added_sessions == self.added_requests == 0:
+            return f"The demo's {self.sessions:,} sessions were already in organization {org}: nothing added."
+        already = self.sessions - self.added_sessions
+        kept = f"; {already:,} were already there" if already else ""
+        return (
+            f"Added {self.added_sessions:,} demo sessions ({self.added_requests:,} requests, "
+            f"{self.rated:,} of the sample rated) to organization {org}{kept}."
+        )
 
 
 @dataclass(slots=True)
@@ -209,7 +226,7 @@ async def load_demo(
 
     `advance(n)` is called as sessions are stored and as they are rated (2 x `sessions` in all).
     """
-    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    now = now_ms if now_ms is not None else records.now_ms()
     batch: list[RequestRecord] = []
     pending: list[_Session] = []
     ratings: list[tuple[str, bool]] = []
@@ -242,15 +259,22 @@ async def load_demo_into(
     columns = (TextColumn("loading the demo"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     async with open_store(database_url) as store:
         org_id = await store.ensure_org(name=org)
+        before = await store.count_sessions(org_id=org_id, query=SessionQuery())
         with Progress(*columns, console=err, transient=True) as progress:
             task = progress.add_task("demo", total=2 * sessions)
-            return await load_demo(
+            summary = await load_demo(
                 store,
                 org_id=org_id,
                 sessions=sessions,
                 seed=seed,
                 advance=lambda n: progress.advance(task, n),
             )
+        after = await store.count_sessions(org_id=org_id, query=SessionQuery())
+    return dataclasses.replace(
+        summary,
+        added_sessions=after.session_count - before.session_count,
+        added_requests=after.request_count - before.request_count,
+    )
 
 
 def demo(
@@ -269,7 +293,4 @@ def demo(
     settings = settings_with(database_url=database_url)
     started = time.perf_counter()
     summary = asyncio.run(load_demo_into(settings.database_url, org=org, sessions=sessions, seed=seed))
-    err.print(
-        f"Loaded {summary.sessions:,} sessions ({summary.requests:,} requests, {summary.rated:,} rated) "
-        f"into organization [bold]{org}[/bold] in {time.perf_counter() - started:.1f}s."
-    )
+    err.print(f"{summary.report(org)} ({time.perf_counter() - started:.1f} s)", highlight=False)

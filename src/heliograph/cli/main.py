@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -14,7 +16,7 @@ import uvicorn
 
 from heliograph.app import create_app
 from heliograph.cli import demo, keys
-from heliograph.cli.common import DatabaseUrlOption, err, open_store, settings_with
+from heliograph.cli.common import DatabaseUrlOption, err, open_store, setting_help, settings_with
 from heliograph.cli.copy import copy
 from heliograph.dashboard import dashboard_secret
 from heliograph.domain.keys import hash_api_key
@@ -25,7 +27,9 @@ from heliograph.http_protocol import TimedHttpProtocol
 SHUTDOWN_GRACE_S = 10
 
 app = typer.Typer(
-    help="Heliograph: self-hostable LLM observability, wire-compatible with Helicone.", no_args_is_help=True
+    help="Heliograph: self-hostable LLM observability, wire-compatible with Helicone.",
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: flags read as flags, and "[env ...; default: ...]" stays as written
 )
 app.add_typer(keys.app, name="keys")
 app.command("demo")(demo.demo)
@@ -66,30 +70,23 @@ def migrate(
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Listen address [env HELIOGRAPH_HOST, default 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env HELIOGRAPH_PORT, default 8585]")] = None,
+    host: Annotated[str | None, typer.Option(help=setting_help("host"))] = None,
+    port: Annotated[int | None, typer.Option(help=setting_help("port"))] = None,
     database_url: DatabaseUrlOption = None,
     ready_key: Annotated[
         Path | None,
         typer.Option(help="Keep a ready API key for organization 'default' in this file (for local use)."),
     ] = None,
-    access_log: Annotated[bool, typer.Option(help="Log every request line.")] = False,
-    openai_base_url: Annotated[
-        str | None, typer.Option(help="Gateway upstream for /openai/v1/* [env HELIOGRAPH_OPENAI_BASE_URL]")
-    ] = None,
-    anthropic_base_url: Annotated[
-        str | None,
-        typer.Option(help="Gateway upstream for /anthropic/v1/* [env HELIOGRAPH_ANTHROPIC_BASE_URL]"),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Server processes [env HELIOGRAPH_WORKERS, default 1]")
-    ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request line.")
+    ] = False,
+    openai_base_url: Annotated[str | None, typer.Option(help=setting_help("openai_base_url"))] = None,
+    anthropic_base_url: Annotated[str | None, typer.Option(help=setting_help("anthropic_base_url"))] = None,
+    workers: Annotated[int | None, typer.Option(help=setting_help("workers"))] = None,
     load_demo: Annotated[
         bool,
         typer.Option(
-            "--demo",
+            "--demo/--no-demo",
             help="With --ready-key: load the demo sample into 'default' when the key is newly created.",
         ),
     ] = False,
@@ -106,6 +103,7 @@ def serve(
     if load_demo and ready_key is None:
         err.print("[red]--demo needs --ready-key[/red] (the sample goes to the ready key's organization)")
         raise typer.Exit(2)
+    _check_port_free(settings.host, settings.port)
     asyncio.run(_migrate(settings.database_url))
     base = f"http://{settings.host}:{settings.port}"
     if ready_key is not None:
@@ -113,7 +111,7 @@ def serve(
         err.print(f"API key (organization 'default', kept in {ready_key}):\n  [bold]{key}[/bold]")
         if created and load_demo:
             summary = asyncio.run(demo.load_demo_into(settings.database_url, org="default"))
-            err.print(f"Loaded the demo: {summary.sessions:,} sessions, {summary.requests:,} requests.")
+            err.print(summary.report("default"), highlight=False)
     err.print(f"Heliograph {base}  ·  dashboard {base}/  ·  API docs {base}/docs")
     err.print(f"Database {settings.database_url}")
     # uvicorn answers SIGTERM/SIGINT by refusing new connections, finishing requests in flight (for up
@@ -138,6 +136,24 @@ def serve(
         http="heliograph.http_protocol:TimedHttpProtocol",  # deadlines for slow heads and bodies
         limit_concurrency=settings.max_connections,
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """End with a hint, rather than uvicorn's bare bind error, when the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            err.print(
+                f"[red]Port {port} on {host} is already in use[/red] (another Heliograph, or another "
+                f"program). Stop it, or pick another port: --port {port + 1}, HELIOGRAPH_PORT={port + 1}, "
+                f"or make run PORT={port + 1}.",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:

@@ -6,11 +6,13 @@ from urllib.parse import quote
 
 import orjson
 
-from heliograph.api.schemas import NANO, session_time
+from heliograph.api.schemas import session_time
+from heliograph.domain.records import NANO_USD_PER_USD, RequestRecord
 
 __all__ = [
     "FILTERS",
     "body_text",
+    "cost",
     "count",
     "duration",
     "feedback_value",
@@ -21,18 +23,24 @@ __all__ = [
 ]
 
 USD_DECIMALS = 6  # a millionth of a dollar: the cost of a few tokens of a small model
+UNKNOWN = "—"  # a value the call did not report, never shown as zero
 BODY_DISPLAY_CHARS = 20_000  # longer bodies are cut on the page; the API serves them whole
 
 
 def usd(nano_usd: int | float) -> str:
     """Nano-USD as dollars, always with USD_DECIMALS decimals, so a column of costs lines up on its
     decimal point and a small call's cost still shows: $12.340000, $0.012300, $0.000026."""
-    return f"${nano_usd / NANO:,.{USD_DECIMALS}f}"
+    return f"${nano_usd / NANO_USD_PER_USD:,.{USD_DECIMALS}f}"
+
+
+def cost(record: RequestRecord) -> str:
+    """A request's cost as `usd`, or "—" when it is unknown (no usage in the response, or no price)."""
+    return usd(record.cost_nano_usd) if record.cost_known else UNKNOWN
 
 
 def usd_value(dollars: float) -> str:
     """Dollars (a float, as the metrics carry them) shown like `usd`."""
-    return usd(dollars * NANO)
+    return usd(dollars * NANO_USD_PER_USD)
 
 
 def duration(ms: int | float) -> str:
@@ -100,6 +108,7 @@ FILTERS = {
     "feedback_value": feedback_value,
     "usd": usd,
     "usd_value": usd_value,
+    "cost": cost,
     "duration": duration,
     "when": when,
     "count": count,

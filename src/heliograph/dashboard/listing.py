@@ -6,7 +6,6 @@ takes, parsed by the same `parse_filter`; `SessionListView` adds the order and t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +30,6 @@ __all__ = [
     "SessionListView",
     "TimeRange",
     "feedback_tree",
-    "now_ms",
 ]
 
 PAGE_SIZE = 50
@@ -77,10 +75,6 @@ SORT_LABELS = {
     "total_tokens": "Tokens",
 }
 assert set(SORT_LABELS) == set(SESSION_SORT_KEYS), "every order the store offers has a label"
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _feedback_leaf(operator: str, value: str) -> dict[str, Any]:

@@ -12,8 +12,11 @@ from heliograph.dashboard.session_view import SessionView, session_view
 from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
 from heliograph.domain.feedback_stats import RecordRow, record_breakdown
 from heliograph.domain.feedback_values import FeedbackConfig, FeedbackRecord
-from heliograph.domain.metrics import NANO_USD_PER_USD, SortedValues, distribution
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, RequestRecord
+from heliograph.domain.metrics import SortedValues, distribution
+from heliograph.domain.records import (
+    NANO_USD_PER_USD,
+    new_record,
+)
 from heliograph.domain.store import SessionActivity, SessionSummary, SessionTotals, StoredRequest
 
 __all__ = [
@@ -69,33 +72,23 @@ def sample_session() -> SessionView:
     offset = 0
     for number, (path, latency) in enumerate(STEPS, start=1):
         body, answer = _sample_chat(number, path)
-        record = RequestRecord(
+        record = new_record(
             org_id="sample",
-            request_id=f"00000000-0000-4000-8000-00000000000{number}",
             created_at_ms=START_MS + offset,
-            response_created_at_ms=START_MS + offset + latency,
+            request_id=f"00000000-0000-4000-8000-00000000000{number}",
+            session_id=summary.session_id,
+            session_name=summary.name,
+            session_path=path,
             latency_ms=latency,
             time_to_first_token_ms=latency // 3,
             status=500 if number == 3 else 200,
-            provider="OPENAI",
-            model="gpt-4o-mini",
-            request_model="gpt-4o-mini",
             user_id="user-001",
             prompt_tokens=300,
             completion_tokens=75,
-            cache_read_tokens=0,
-            cache_write_tokens=0,
             cost_nano_usd=457_500,
-            cost_known=True,
-            target_url="https://api.openai.com/v1/chat/completions",
             request_body=orjson.dumps(body).decode(),
             response_body=orjson.dumps(answer).decode(),
-            properties={
-                SESSION_ID_KEY: summary.session_id,
-                SESSION_NAME_KEY: summary.name,
-                SESSION_PATH_KEY: path,
-                "prompt-version": "B",
-            },
+            properties={"prompt-version": "B"},
         )
         stored.append(StoredRequest(record=record, scores={}))
         offset += latency + 200

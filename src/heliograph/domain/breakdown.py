@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from heliograph.domain.headers import property_key
 from heliograph.errors import InvalidInput
 
 __all__ = [
@@ -52,12 +53,12 @@ class FeedbackRow:
 
 
 def check_dimension(name: str) -> str:
-    """A property key (1..256 characters) or one of BUILTIN_DIMENSIONS."""
+    """A property key (1..256 characters, matched as ingestion stores it) or one of BUILTIN_DIMENSIONS."""
     if not name or len(name) > 256:
         raise InvalidInput(
             "Invalid property: give a property key of 1 to 256 characters, or model or provider"
         )
-    return name
+    return property_key(name)
 
 
 def wilson_interval(positive: int, rated: int, z: float = Z_95) -> tuple[float, float]:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from heliograph.domain.headers import property_key
+from heliograph.domain.records import NANO_USD_PER_USD
 from heliograph.errors import InvalidInput
 
 __all__ = [
@@ -241,7 +243,12 @@ def _parse_leaf(raw: dict[str, object]) -> Leaf:
         raise InvalidInput(f"Unknown filter operator {operator_name[:40]!r} on {name}")
     if spec.kind not in operator.kinds or (spec.equals_only and operator.name != "equals"):
         raise InvalidInput(f"Operator {operator.name!r} does not apply to {name}")
-    return Leaf(spec, key, operator.name, _coerce(spec, value))
+    if spec.name == "properties" and key is not None:
+        key = property_key(key)  # matched as ingestion stores keys (issue 14)
+    coerced = _coerce(spec, value)
+    if spec.name == "property_key" and isinstance(coerced, str):
+        coerced = property_key(coerced)
+    return Leaf(spec, key, operator.name, coerced)
 
 
 def _coerce(spec: FieldSpec, value: object) -> Value:
@@ -255,7 +262,7 @@ def _coerce(spec: FieldSpec, value: object) -> Value:
         number = _number(spec.name, value)
         if spec.usd:
             # Clamped into 64 bits: beyond any stored cost either way, so comparisons mean the same.
-            return max(-_INT63, min(_INT63, int((number * 1_000_000_000).to_integral_value())))
+            return max(-_INT63, min(_INT63, int((number * NANO_USD_PER_USD).to_integral_value())))
         return int(number) if number == number.to_integral_value() else float(number)
     if spec.kind == "timestamp":
         return _epoch_ms(spec.name, value)

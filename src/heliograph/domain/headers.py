@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from heliograph.domain.records import SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
+from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
 from heliograph.errors import InvalidInput
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "MAX_PROPERTY_VALUE_BYTES",
     "HeliconeHeaders",
     "check_property",
+    "property_key",
     "read_helicone_headers",
     "validate_session_id",
 ]
@@ -38,6 +39,9 @@ _SESSION_HEADERS = {
     "helicone-session-path": SESSION_PATH_KEY,
 }
 
+# The properties stored under a spelling of their own rather than the lower-cased header name.
+_STORED_SPELLINGS = {key.lower(): key for key in (*_SESSION_HEADERS.values(), FEEDBACK_KEY)}
+
 
 @dataclass(frozen=True, slots=True)
 class HeliconeHeaders:
@@ -53,6 +57,14 @@ def validate_session_id(session_id: str) -> str:
     if not 0 < len(session_id) <= MAX_SESSION_ID_CHARS or _UNPRINTABLE.search(session_id):
         raise InvalidInput("Invalid session ID format")
     return session_id
+
+
+def property_key(name: str) -> str:
+    """A property key as ingestion stores it, for matching in filters, sorts and breakdowns: header names
+    are case-insensitive, so keys are lower-case, and the session's own keys keep their stored spelling
+    (`helicone-session-id` is `Helicone-Session-Id`)."""
+    lowered = name.lower()
+    return _STORED_SPELLINGS.get(lowered, lowered)
 
 
 def check_property(key: str, value: str) -> tuple[str, str]:

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from heliograph.domain.records import NANO_USD_PER_USD
 from heliograph.errors import InvalidInput
 
 __all__ = [
     "MS_PER_SECOND",
-    "NANO_USD_PER_USD",
     "PERCENTILES",
     "HistogramBin",
     "MetricDistribution",
@@ -34,7 +34,6 @@ __all__ = [
 PERCENTILES = {"p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99, "p99.9": 0.999}
 MAX_BINS = 10
 MS_PER_SECOND = 1000
-NANO_USD_PER_USD = 1_000_000_000
 _INT_RANGE = (-(2**63), 2**63 - 1)  # every stored value is a 64-bit integer
 
 

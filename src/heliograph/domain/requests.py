@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from heliograph.domain.filters import FilterNode
+from heliograph.domain.headers import property_key
 from heliograph.errors import InvalidInput
 
 __all__ = ["SORT_KEYS", "RequestQuery", "RequestSort", "parse_sort"]
@@ -53,7 +54,7 @@ def parse_sort(raw: dict[str, object] | None) -> RequestSort:
         name = key.removeprefix("properties.")
         if not name or len(name) > 256 or "\x00" in name:
             raise InvalidInput("Invalid sort key: properties.<key> needs a key of 1 to 256 characters")
-        return RequestSort("properties", direction, name)
+        return RequestSort("properties", direction, property_key(name))
     if key not in SORT_KEYS:
         raise InvalidInput(
             f"Invalid sort key {key[:80]!r}: use one of {', '.join(SORT_KEYS)} or properties.<key>"

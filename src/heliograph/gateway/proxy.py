@@ -24,7 +24,8 @@ from yarl import URL
 
 from heliograph.domain.headers import HeliconeHeaders, read_helicone_headers
 from heliograph.domain.pricing import PriceTable
-from heliograph.domain.records import RequestRecord
+from heliograph.domain.records import RequestRecord, now_ms
+from heliograph.errors import error_body
 from heliograph.gateway.streams import UsageChunkFilter
 from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers, refused
 from heliograph.ingest.calls import LoggedCall, record_of
@@ -162,7 +163,7 @@ class Gateway:
             org_id=org_id,
             helicone=helicone,
             request_json=request_json if request_json is not None else body.decode(errors="replace"),
-            start_ms=time.time_ns() // 1_000_000,
+            start_ms=now_ms(),
             started=time.perf_counter(),
             stream=isinstance(request_json, dict) and request_json.get("stream") is True,
             request_bytes=len(body),
@@ -264,7 +265,7 @@ class Gateway:
 
     async def _failed(self, send: Send, exchange: _Exchange, status: int, message: str) -> None:
         self.stats.upstream_errors += 1
-        body = orjson.dumps({"data": None, "error": message})
+        body = error_body(message)
         await send(
             {
                 "type": "http.response.start",

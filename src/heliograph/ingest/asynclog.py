@@ -1,7 +1,9 @@
 """Turns an async-log body (what Helicone's logging clients send) into a `RequestRecord`.
 
-Validation follows Helicone's worker, in its order and with its messages, but answers 400 for
-every client mistake. Unknown keys are ignored because clients differ in what else they send.
+Validation follows Helicone's worker, in its order and with its messages, but answers each mistake
+as every JSON endpoint does (docs/errors.md): 400 for a body that is not JSON or a value a person can
+correct, 422 for a missing `providerRequest` or `providerResponse` (`timing` is optional).
+Unknown keys are ignored because clients differ in what else they send.
 Helicone's custom trace body is the same with two additions: a `provider` field (OPENAI when
 absent, as in Helicone) and times that may also be strings (epoch seconds or milliseconds, or ISO 8601).
 """
@@ -17,8 +19,8 @@ import orjson
 
 from heliograph.domain.headers import read_helicone_headers
 from heliograph.domain.pricing import PriceTable
-from heliograph.domain.records import RequestRecord
-from heliograph.errors import InvalidInput
+from heliograph.domain.records import NANO_USD_PER_USD, RequestRecord
+from heliograph.errors import INVALID_JSON_BODY, InvalidBody, InvalidInput
 from heliograph.ingest.calls import LoggedCall, json_text, record_of
 
 __all__ = ["PROVIDERS", "parse_async_log"]
@@ -49,14 +51,10 @@ def parse_async_log(
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise InvalidInput("Invalid JSON body") from None
+        raise InvalidInput(INVALID_JSON_BODY) from None
     if not isinstance(payload, dict):
         raise InvalidInput("Invalid body: expected a JSON object")
-    request, response = payload.get("providerRequest"), payload.get("providerResponse")
-    if not isinstance(request, dict) or not isinstance(response, dict):
-        raise InvalidInput(
-            "One of the required fields is missing, providerRequest, providerResponse, or timing"
-        )
+    request, response = _required_objects(payload, "providerRequest", "providerResponse")
 
     url = request.get("url")
     if not isinstance(url, str):
@@ -97,6 +95,20 @@ def parse_async_log(
     )
     helicone = read_helicone_headers([*_string_pairs(meta), *headers])
     return record_of(call, org_id=org_id, helicone=helicone, prices=prices)
+
+
+def _required_objects(payload: dict[str, Any], *names: str) -> list[dict[str, Any]]:
+    """The named parts of the body, each an object; InvalidBody (422) naming every one that is not."""
+    parts, problems = [], []
+    for name in names:
+        part = payload.get(name)
+        if isinstance(part, dict):
+            parts.append(part)
+        else:
+            problems.append(f"{name}: {'Field required' if part is None else 'Input should be an object'}")
+    if problems:
+        raise InvalidBody("Validation failed: " + "; ".join(problems))
+    return parts
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -178,7 +190,7 @@ def _cost_override(cost: object) -> int | None:
     if not _is_number(cost):
         raise InvalidInput("Invalid providerResponse: 'cost' should be a number")
     try:
-        nano = (Decimal(str(cost)) * 1_000_000_000).to_integral_value()
+        nano = (Decimal(str(cost)) * NANO_USD_PER_USD).to_integral_value()
     except InvalidOperation:
         raise InvalidInput("Invalid providerResponse: 'cost' should be a number") from None
     return max(int(nano), 0)

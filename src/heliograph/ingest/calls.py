@@ -50,18 +50,22 @@ class LoggedCall:
 def record_of(
     call: LoggedCall, *, org_id: str, helicone: HeliconeHeaders, prices: PriceTable
 ) -> RequestRecord:
-    """Normalise a call: tokens from the response, model, cost from the price table unless overridden."""
+    """Normalise a call: tokens from the response, model, cost from the price table unless overridden.
+
+    A response with no usage in it (a stream logged without its usage chunk) has an unknown cost."""
     usage = call.usage or usage_from_response(json_body=call.response_json, text_body=call.text_body or None)
     if max(usage.prompt_tokens, usage.completion_tokens) > MAX_TOKENS:
         raise InvalidInput(f"Invalid usage: token counts above {MAX_TOKENS:.0e} are not plausible")
     request_model = call.request_json.get("model") if isinstance(call.request_json, dict) else None
     request_model = _text(request_model) if isinstance(request_model, str) and request_model else None
     model = _text(request_model or usage.model or "unknown")
-    if call.cost_override_nano_usd is None:
+    if call.cost_override_nano_usd is not None:
+        cost_nano_usd, cost_known = call.cost_override_nano_usd, True
+    elif not usage.found:  # tokens unknown, so the cost is unknown, not free (issue 14)
+        cost_nano_usd, cost_known = 0, False
+    else:
         cost = prices.cost(provider=call.provider, model=model, usage=usage)
         cost_nano_usd, cost_known = cost.nano_usd, cost.known
-    else:
-        cost_nano_usd, cost_known = call.cost_override_nano_usd, True
     if cost_nano_usd > MAX_COST_NANO_USD:
         raise InvalidInput("Invalid cost: more than 1,000,000 USD for one call is not plausible")
     return RequestRecord(

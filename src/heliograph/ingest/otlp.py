@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from heliograph.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from heliograph.errors import INVALID_JSON_BODY, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 __all__ = ["MAX_SPANS_PER_EXPORT", "Encoding", "decode_export", "encoding_of", "export_response"]
 
@@ -59,10 +59,13 @@ def decode_export(
     else:
         try:
             document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise InvalidInput(INVALID_JSON_BODY) from None
+        try:
             if not isinstance(document, dict):
                 raise InvalidInput("Invalid OTLP body: expected a JSON object with resourceSpans")
             json_format.ParseDict(_base64_ids(document), export, ignore_unknown_fields=True)
-        except (orjson.JSONDecodeError, json_format.ParseError, RecursionError) as exc:
+        except (json_format.ParseError, RecursionError) as exc:
             message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise InvalidInput(f"Invalid OTLP JSON body: {message}") from None
     spans = sum(len(scope.spans) for resource in export.resource_spans for scope in resource.scope_spans)

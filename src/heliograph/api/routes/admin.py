@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from heliograph.api.deps import StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.routing import JsonBodyRoute
 from heliograph.api.schemas import Envelope
 from heliograph.domain.keys import create_api_key
 from heliograph.errors import NotFound, Unauthorized
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute)
 
 
 class KeyCreate(BaseModel):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,7 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
-from heliograph.api.routing import OFF_LOOP_JSON_BYTES
+from heliograph.api.routing import OFF_LOOP_JSON_BYTES, check_json_content_type
+from heliograph.domain.records import now_ms
 from heliograph.errors import HeliographError
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
@@ -63,6 +63,7 @@ class AsyncLogEndpoints:
         state = scope["app"].state
         headers = decoded_headers(scope)
         org_id = await org_for_bearer(state.store, header(headers, "authorization"))
+        check_json_content_type(header(headers, "content-type"))
         body = await read_body(receive)
         if body is None:  # the client went away before sending its body: nothing to store or answer
             return
@@ -72,7 +73,7 @@ class AsyncLogEndpoints:
             provider=provider,
             headers=headers,
             org_id=org_id,
-            received_at_ms=time.time_ns() // 1_000_000,
+            received_at_ms=now_ms(),
             prices=state.prices,
             custom_trace=provider == _CUSTOM_TRACE,
         )
@@ -112,7 +113,7 @@ def _operation(*, operation_id: str, summary: str, description: str, schema: str
                     },
                     "content": {"text/plain": {"schema": {"type": "string"}, "example": "ok"}},
                 },
-                **{str(status): ERROR_RESPONSES[status] for status in (400, 401, 413, 503)},
+                **{str(status): ERROR_RESPONSES[status] for status in (400, 401, 413, 415, 422, 503)},
             },
         }
     }

@@ -8,7 +8,6 @@ final, 503 with `Retry-After` is retried).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -16,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
+from heliograph.domain.records import now_ms
 from heliograph.errors import HeliographError
 from heliograph.ingest.otlp import decode_export, encoding_of, export_response
 from heliograph.ingest.spans import records_of_export
@@ -65,9 +65,7 @@ class OtlpEndpoints:
             content_encoding=header(headers, "content-encoding"),
             max_bytes=self.max_bytes,
         )
-        mapped = records_of_export(
-            export, org_id=org_id, prices=state.prices, received_at_ms=time.time_ns() // 1_000_000
-        )
+        mapped = records_of_export(export, org_id=org_id, prices=state.prices, received_at_ms=now_ms())
         if mapped.records:  # an export with nothing to store needs no database
             await state.pipeline.submit_all(mapped.records)
         answer, content_type = export_response(

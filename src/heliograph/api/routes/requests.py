@@ -19,7 +19,7 @@ from heliograph.api.schemas import (
     ScoresCreate,
 )
 from heliograph.domain.filters import parse_filter
-from heliograph.domain.headers import check_property
+from heliograph.domain.headers import check_property, property_key
 from heliograph.domain.requests import RequestQuery, parse_sort
 from heliograph.domain.scores import REQUEST_FEEDBACK_SCORE, check_scores
 from heliograph.errors import InvalidInput, NotFound
@@ -98,8 +98,8 @@ async def delete_request(request_id: RequestIdPath, org_id: CurrentOrg, store: S
 async def set_property(
     request_id: RequestIdPath, body: PropertyUpdate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
-    """Add or overwrite one property (the key's case is kept)."""
-    key, value = check_property(body.key, body.value)
+    """Add or overwrite one property; its key is stored as ingestion stores header names (lower-case)."""
+    key, value = check_property(property_key(body.key), body.value)
     if not await store.set_request_property(
         org_id=org_id, request_id=_request_id(request_id), key=key, value=value
     ):

@@ -6,12 +6,12 @@ import dataclasses
 
 from fastapi import APIRouter
 
+from heliograph.api import session_paths  # noqa: F401  (registers the session_id path convertor)
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.feedback_schemas import FeedbackRecordBreakdownPublic
 from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
-    NANO,
     AveragePublic,
     Envelope,
     FeedbackBreakdownCreate,
@@ -38,7 +38,7 @@ from heliograph.domain.breakdown import MAX_BREAKDOWN_VALUES, breakdown, check_d
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.headers import validate_session_id
 from heliograph.domain.metrics import MetricDistribution, percentile_fraction
-from heliograph.domain.records import SESSION_PATH_KEY
+from heliograph.domain.records import NANO_USD_PER_USD, SESSION_PATH_KEY
 from heliograph.domain.sessions import SessionQuery, build_path_tree, check_timezone
 from heliograph.errors import InvalidInput, NotFound
 
@@ -91,8 +91,8 @@ async def count_sessions(
     return Envelope(
         data=SessionCountPublic(
             count=totals.session_count,
-            total_cost=totals.cost_nano_usd / NANO,
-            avg_cost=totals.cost_nano_usd / NANO / n,
+            total_cost=totals.cost_nano_usd / NANO_USD_PER_USD,
+            avg_cost=totals.cost_nano_usd / NANO_USD_PER_USD / n,
             avg_latency=totals.latency_sum_ms / n,
             avg_requests=totals.request_count / n,
         )
@@ -192,7 +192,7 @@ def _bins(metric: MetricDistribution) -> list[HistogramBinPublic]:
     ]
 
 
-@router.post("/{session_id}/feedback", response_model=Envelope[None])
+@router.post("/{session_id:session_id}/feedback", response_model=Envelope[None])
 async def rate_session(
     session_id: SessionIdPath, body: FeedbackCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
@@ -201,7 +201,7 @@ async def rate_session(
     return Envelope()
 
 
-@router.delete("/{session_id}/feedback", response_model=Envelope[None])
+@router.delete("/{session_id:session_id}/feedback", response_model=Envelope[None])
 async def clear_session_feedback(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
@@ -210,7 +210,7 @@ async def clear_session_feedback(
     return Envelope()
 
 
-@router.get("/{session_id}/tag", response_model=Envelope[str | None])
+@router.get("/{session_id:session_id}/tag", response_model=Envelope[str | None])
 async def get_session_tag(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[str | None]:
@@ -219,7 +219,7 @@ async def get_session_tag(
     return Envelope(data=await store.get_session_tag(org_id=org_id, session_id=session_id))
 
 
-@router.post("/{session_id}/tag", response_model=Envelope[None])
+@router.post("/{session_id:session_id}/tag", response_model=Envelope[None])
 async def tag_session(
     session_id: SessionIdPath, body: SessionTagCreate, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[None]:
@@ -230,7 +230,7 @@ async def tag_session(
     return Envelope()
 
 
-@router.delete("/{session_id}", response_model=Envelope[None])
+@router.delete("/{session_id:session_id}", response_model=Envelope[None])
 async def delete_session(session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep) -> Envelope[None]:
     """Delete a session with all its requests, their properties and scores, its feedback, users and
     tag (a Heliograph addition)."""
@@ -240,7 +240,7 @@ async def delete_session(session_id: SessionIdPath, org_id: CurrentOrg, store: S
     return Envelope()
 
 
-@router.get("/{session_id}", response_model=Envelope[SessionDetailPublic])
+@router.get("/{session_id:session_id}", response_model=Envelope[SessionDetailPublic])
 async def get_session(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[SessionDetailPublic]:

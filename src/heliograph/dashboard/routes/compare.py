@@ -19,13 +19,12 @@ from heliograph.dashboard.listing import (
     RANGES,
     SessionFilters,
     SessionListView,
-    now_ms,
 )
 from heliograph.dashboard.rendering import partial_target, render
 from heliograph.domain import feedback
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, MAX_BREAKDOWN_VALUES, breakdown, check_dimension
 from heliograph.domain.feedback_values import MAX_NAME_CHARS
-from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY
+from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, now_ms
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
 from heliograph.errors import InvalidInput

@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from heliograph.api.deps import StoreDep
 from heliograph.dashboard.auth import ViewerDep
 from heliograph.dashboard.charts import activity_chart, histogram_chart
-from heliograph.dashboard.listing import FEEDBACK_CHOICES, RANGE_CHOICES, RANGES, SessionFilters, now_ms
+from heliograph.dashboard.listing import FEEDBACK_CHOICES, RANGE_CHOICES, RANGES, SessionFilters
 from heliograph.dashboard.rendering import partial_target, render
 from heliograph.domain.metrics import PERCENTILES, percentile_fraction
+from heliograph.domain.records import now_ms
 from heliograph.errors import InvalidInput
 
 router = APIRouter()

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from heliograph.api import session_paths  # noqa: F401  (registers the session_id path convertor)
 from heliograph.api.deps import StoreDep
 from heliograph.dashboard.auth import SameOrigin, Viewer, ViewerDep
 from heliograph.dashboard.formatting import quote_id
@@ -45,7 +46,7 @@ async def _summary_or_404(store: Store, viewer: Viewer, session_id: str) -> Sess
     return summary
 
 
-@router.get("/dashboard/sessions/{session_id:path}")
+@router.get("/dashboard/sessions/{session_id:session_id}")
 async def session_page(
     session_id: str, viewer: ViewerDep, store: StoreDep, feedback_error: str | None = None
 ) -> Response:
@@ -62,7 +63,7 @@ async def session_page(
     return render("session.html", context)
 
 
-@router.post("/dashboard/sessions/{session_id:path}/feedback", dependencies=[SameOrigin])
+@router.post("/dashboard/sessions/{session_id:session_id}/feedback", dependencies=[SameOrigin])
 async def rate_session(
     session_id: str,
     request: Request,

@@ -55,7 +55,7 @@ async def records_context(store: Store, viewer: Viewer, session_id: str, error: 
     }
 
 
-@router.post("/dashboard/sessions/{session_id:path}/feedback-records", dependencies=[SameOrigin])
+@router.post("/dashboard/sessions/{session_id:session_id}/feedback-records", dependencies=[SameOrigin])
 async def save_my_feedback(
     session_id: str,
     viewer: ViewerDep,

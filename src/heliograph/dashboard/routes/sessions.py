@@ -13,9 +13,9 @@ from heliograph.dashboard.listing import (
     RANGE_CHOICES,
     SORT_LABELS,
     SessionListView,
-    now_ms,
 )
 from heliograph.dashboard.rendering import partial_target, render
+from heliograph.domain.records import now_ms
 from heliograph.errors import InvalidInput
 
 router = APIRouter()

@@ -34,7 +34,6 @@ __all__ = [
     "change_ms_sql",
     "change_version",
     "first_version",
-    "now_ms",
     "parse_url",
 ]
 
@@ -51,11 +50,6 @@ SERVER_INSERT_SETTINGS = {"async_insert": 1, "wait_for_async_insert": 1}
 # written: of a request id written twice (a client's retry), the first copy wins without a read, and
 # any change to it wins over both.
 _VERSION_BASE = 2**62
-
-
-def now_ms() -> int:
-    """The wall clock in epoch milliseconds, as every ClickHouse row stores times."""
-    return time.time_ns() // 1_000_000
 
 
 _changes = itertools.count()

@@ -22,9 +22,9 @@ from heliograph.domain.feedback_values import (
     FeedbackTotals,
     FeedbackValue,
 )
-from heliograph.domain.records import FEEDBACK_KEY
+from heliograph.domain.records import FEEDBACK_KEY, now_ms
 from heliograph.domain.sessions import SessionQuery
-from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version, now_ms
+from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version
 from heliograph.storage.clickhouse.reads import Params, live, live_requests, session_rollup
 from heliograph.storage.clickhouse.rollups import change_sessions
 from heliograph.storage.clickhouse.schema import FEEDBACK_CONFIGS, FEEDBACK_RECORDS, SESSION_FEEDBACK

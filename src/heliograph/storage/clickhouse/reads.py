@@ -47,9 +47,10 @@ def live(table: str, alias: str | None = None) -> str:
     return f"{table} AS {alias} FINAL" if alias else f"{table} FINAL"
 
 
-def live_requests(params: Params, org_id: str, *, columns: str = "*") -> str:
-    """A subquery of the organization's requests, each once."""
-    return f"(SELECT {columns} FROM {live('requests')} WHERE org_id = {params.text(org_id)})"
+def live_requests(params: Params, org_id: str, *, columns: str = "*", keys: str = "true") -> str:
+    """A subquery of the organization's requests, each once; `keys` may narrow it by key columns
+    (`session_id`, `request_id`: every version of a row has the same), which the index then uses."""
+    return f"(SELECT {columns} FROM {live('requests')} WHERE org_id = {params.text(org_id)} AND {keys})"
 
 
 # The rollup's columns, in the order `SessionSummary` is built from.

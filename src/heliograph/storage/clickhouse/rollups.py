@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Set
 from functools import partial
 
+from heliograph.domain.records import now_ms
 from heliograph.storage.clickhouse.client import (
     Connection,
     WriteSession,
     change_ms_sql,
     change_version,
-    now_ms,
 )
 from heliograph.storage.clickhouse.reads import (
     Params,
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 REPAIR_BATCH = 10_000  # sessions recomputed per statement
 # Under a steady load, recompute at most this often unless a read waits: a cycle's cost grows far
 # slower than its sessions, so fewer, larger cycles leave more CPU to ingestion.
-CYCLE_SPACING_S = 0.25
+CYCLE_SPACING_S = 1.0
 SessionKeys = set[tuple[str, str]]  # (org id, session id)
 RequestKeys = Set[tuple[str, str]]  # (org id, request id)
 
@@ -152,6 +152,7 @@ class RollupQueue:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._read_waits: asyncio.Event | None = None  # set when a read waits for the next cycle
+        self._closing = False
 
     def begin(self, marked_ms: int) -> int:
         """Note an INSERT of requests whose marks say `marked_ms`; returns its token for `end`."""
@@ -185,6 +186,9 @@ class RollupQueue:
 
     async def close(self) -> None:
         """Recompute everything queued (what cannot be is repaired at the next start)."""
+        self._closing = True
+        if self._read_waits is not None:
+            self._read_waits.set()
         while self._flushing is not None:
             await asyncio.wait([self._flushing])
 
@@ -217,7 +221,7 @@ class RollupQueue:
 
     async def _space(self, started: float) -> None:
         """Wait until CYCLE_SPACING_S after the cycle that `started`, or until a read waits."""
-        if self._waiters or not (self._pending or self._new_requests):
+        if self._closing or self._waiters or not (self._pending or self._new_requests):
             return
         self._read_waits = asyncio.Event()
         try:

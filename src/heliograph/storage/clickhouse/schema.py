@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from heliograph.storage.clickhouse.client import Connection, WriteSession, now_ms
+from heliograph.domain.records import now_ms
+from heliograph.storage.clickhouse.client import Connection, WriteSession
 
 __all__ = ["MIGRATIONS", "TABLES", "Migration", "Table", "apply_migrations", "migration_ddl"]
 

@@ -50,9 +50,16 @@ def session_where(params: Params, org_id: str, query: SessionQuery) -> str:
     if query.start_ms is not None or query.end_ms is not None:
         lo = params.number(query.start_ms if query.start_ms is not None else -(2**62))
         hi = params.number(query.end_ms if query.end_ms is not None else 2**62)
+        # Only a session that starts before the window and ends after it needs its requests read
+        # (few do): the set of those comes first, so the requests are read by key, if at all. Old
+        # rollup versions only add candidates, which the requests then rule out: no FINAL needed.
+        spanning = (
+            f"SELECT session_id FROM sessions WHERE org_id = {params.text(org_id)} "
+            f"AND first_created_at_ms < {lo} AND last_created_at_ms >= {hi}"
+        )
         inside = (
-            f"SELECT session_id FROM {live_requests(params, org_id)} "
-            f"WHERE session_id != '' AND created_at_ms >= {lo} AND created_at_ms < {hi}"
+            f"SELECT session_id FROM {live_requests(params, org_id)} WHERE session_id IN ({spanning}) "
+            f"AND created_at_ms >= {lo} AND created_at_ms < {hi}"
         )
         conditions.append(
             f"first_created_at_ms < {hi} AND last_created_at_ms >= {lo} AND "

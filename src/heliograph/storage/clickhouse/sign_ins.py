@@ -3,8 +3,9 @@ newer version, signing out a deletion row."""
 
 from __future__ import annotations
 
+from heliograph.domain.records import now_ms
 from heliograph.domain.sign_ins import new_sign_in_id, touch_due
-from heliograph.storage.clickhouse.client import Connection, change_version, now_ms
+from heliograph.storage.clickhouse.client import Connection, change_version
 from heliograph.storage.clickhouse.reads import live
 from heliograph.storage.clickhouse.schema import SIGN_INS
 

@@ -11,14 +11,14 @@ first request can never be counted twice or leave a stale sum.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, SortedValues, session_metrics
-from heliograph.domain.records import RequestRecord
-from heliograph.domain.requests import RequestQuery
+from heliograph.domain.records import RequestRecord, now_ms
+from heliograph.domain.requests import RequestQuery, RequestSort
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import (
     SessionActivity,
@@ -33,10 +33,10 @@ from heliograph.storage.clickhouse.client import (
     change_ms,
     change_version,
     first_version,
-    now_ms,
     parse_url,
 )
 from heliograph.storage.clickhouse.feedback import ClickHouseFeedback, dimension_values, forget_feedback
+from heliograph.storage.clickhouse.newest import newest_page
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
     Params,
@@ -70,6 +70,11 @@ _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
 # The key and version columns of a deletion row (the other columns keep their defaults).
 _DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
+# A page newest first reads the rollup in key order and stops at its last row: in small blocks, so
+# that a filter tests a few thousand sessions instead of 65,536 (1M requests: first page 18 -> 9 ms,
+# property + cost range 66 -> 27 ms, in process).
+_PAGE_SETTINGS = "max_block_size = 4096"
+NEWEST_FIRST = RequestSort("created_at", "desc")
 
 
 class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
@@ -144,14 +149,23 @@ class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, 
     async def query_requests(self, *, org_id: str, query: RequestQuery) -> list[StoredRequest]:
         params = Params()
         where = request_where(params, org_id, query.filter, query.is_scored)
-        return await self._requests(
-            params,
-            org_id,
-            where,
-            order=request_order(params, query.sort),
-            limit=query.limit,
-            offset=query.offset,
-        )
+        order = request_order(params, query.sort)
+
+        def page(keys: str, since: str) -> Awaitable[list[StoredRequest]]:
+            return self._requests(
+                params,
+                org_id,
+                f"{where} AND {since}",
+                order=order,
+                limit=query.limit,
+                offset=query.offset,
+                keys=keys,
+            )
+
+        if query.sort != NEWEST_FIRST:
+            return await page("true", "true")
+        await self._rollups.settle()
+        return await newest_page(self._db.rows, params, org_id, query.limit, query.offset, page)
 
     async def count_requests(self, *, org_id: str, filter: FilterNode, is_scored: bool | None) -> int:
         params = Params()
@@ -214,10 +228,18 @@ class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, 
         return await self._db.write(work)
 
     async def _requests(
-        self, params: Params, org_id: str, where: str, *, order: str, limit: int, offset: int = 0
+        self,
+        params: Params,
+        org_id: str,
+        where: str,
+        *,
+        order: str,
+        limit: int,
+        offset: int = 0,
+        keys: str = "true",
     ) -> list[StoredRequest]:
         rows = await self._settled_rows(
-            f"SELECT {_SELECT_REQUEST} FROM {live_requests(params, org_id)} WHERE {where} "
+            f"SELECT {_SELECT_REQUEST} FROM {live_requests(params, org_id, keys=keys)} WHERE {where} "
             f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
             params.values,
         )
@@ -295,7 +317,7 @@ class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, 
         order_by = f"ORDER BY {order}" if order else ""
         rows = await self._settled_rows(
             f"SELECT {ROLLUP_COLUMNS} FROM {session_rollup(params, org_id)} WHERE {where} "
-            f"{order_by} LIMIT {int(limit)} OFFSET {int(offset)}",
+            f"{order_by} LIMIT {int(limit)} OFFSET {int(offset)} SETTINGS {_PAGE_SETTINGS}",
             params.values,
         )
         return [session_summary(row) for row in rows]
@@ -332,11 +354,13 @@ class ClickHouseStore(ClickHouseFeedback, ClickHouseTenants, ClickHouseSignIns, 
         params = Params()
         where = session_where(params, org_id, query)
         rows = await self._settled_rows(
-            "SELECT groupArray(request_count), groupArray(last_created_at_ms - first_created_at_ms), "
-            f"groupArray(cost_nano_usd) FROM {session_rollup(params, org_id)} WHERE {where}",
+            # Sorted by ClickHouse: SortedValues's own sort then only checks the order.
+            "SELECT arraySort(groupArray(request_count)), "
+            "arraySort(groupArray(last_created_at_ms - first_created_at_ms)), "
+            f"arraySort(groupArray(cost_nano_usd)) FROM {session_rollup(params, org_id)} WHERE {where}",
             params.values,
         )
-        counts, durations, costs = (SortedValues(int(v) for v in values) for values in rows[0])
+        counts, durations, costs = (SortedValues(values) for values in rows[0])
         return session_metrics(counts, durations, costs, fraction=fraction, interquartile=interquartile)
 
     async def feedback_by_value(

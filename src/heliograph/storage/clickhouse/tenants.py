@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 
+from heliograph.domain.records import now_ms
 from heliograph.domain.store import ApiKeyInfo
-from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version, now_ms
+from heliograph.storage.clickhouse.client import Connection, WriteSession, change_version
 from heliograph.storage.clickhouse.reads import Params, live
 from heliograph.storage.clickhouse.schema import API_KEYS, ORGANIZATIONS
 

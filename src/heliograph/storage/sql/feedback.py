@@ -8,7 +8,6 @@ transaction, so no reader sees one without the other.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -28,6 +27,7 @@ from heliograph.domain.feedback_values import (
     FeedbackValue,
     feedback_id,
 )
+from heliograph.domain.records import now_ms
 from heliograph.domain.sessions import SessionQuery
 from heliograph.storage.sql.dialect import Dialect, insert
 from heliograph.storage.sql.schema import feedback_configs, feedback_records, properties, requests, sessions
@@ -36,10 +36,6 @@ from heliograph.storage.sql.writes import rate_session
 __all__ = ["SqlFeedback", "session_value_pairs", "value_columns"]
 
 _CHANGED = ("source", "kind", "number", "label", "comment", "updated_at_ms")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def value_columns(value: FeedbackValue) -> dict[str, Any]:
@@ -207,14 +203,14 @@ class SqlFeedback:
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
         def work(conn: sa.Connection) -> str | None:
-            return _rate_as_api(conn, self._dialect, org_id, session_id, rating, _now_ms())
+            return _rate_as_api(conn, self._dialect, org_id, session_id, rating, now_ms())
 
         result: str | None = await self._write(work)
         return result
 
     async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
         def work(conn: sa.Connection) -> int:
-            now = _now_ms()
+            now = now_ms()
             rated = [_rate_as_api(conn, self._dialect, org_id, s, r, now) for s, r in ratings.items()]
             return sum(first is not None for first in rated)
 
@@ -223,7 +219,7 @@ class SqlFeedback:
 
     async def put_feedback(self, *, org_id: str, entry: FeedbackEntry) -> FeedbackRecord | None:
         stored: FeedbackRecord | None = await self._write(
-            lambda conn: put_record(conn, self._dialect, org_id, entry, _now_ms())
+            lambda conn: put_record(conn, self._dialect, org_id, entry, now_ms())
         )
         return stored
 
@@ -253,7 +249,7 @@ class SqlFeedback:
                 .returning(f.session_id, f.name)
             ).first()
             if gone is not None and gone.name == RATING:
-                _rate_from_records(conn, org_id, gone.session_id, _now_ms())
+                _rate_from_records(conn, org_id, gone.session_id, now_ms())
             return gone is not None
 
         deleted: bool = await self._write(work)
@@ -300,7 +296,7 @@ class SqlFeedback:
             "max_value": config.max,
             "labels": json.dumps(list(config.labels)),
             "description": config.description,
-            "updated_at_ms": _now_ms(),
+            "updated_at_ms": now_ms(),
         }
 
         def work(conn: sa.Connection) -> None:
@@ -332,7 +328,7 @@ class SqlFeedback:
             stmt = insert(self._dialect, feedback_records)
             changed = {k: getattr(stmt.excluded, k) for k in (*_CHANGED, "created_at_ms")}
             conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed), rows)
-            now = _now_ms()
+            now = now_ms()
             for session_id in sorted({r.session_id for r in records if r.name == RATING}):
                 _rate_from_records(conn, org_id, session_id, now)
 

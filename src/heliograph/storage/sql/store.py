@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, session_metrics
-from heliograph.domain.records import RequestRecord
+from heliograph.domain.records import RequestRecord, now_ms
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.sign_ins import touch_due
@@ -80,10 +79,6 @@ _UNAVAILABLE = (
     OSError,
     TimeoutError,
 )
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class SqlStore(SqlFeedback, SqlTransfer):
@@ -196,7 +191,7 @@ class SqlStore(SqlFeedback, SqlTransfer):
             if row is not None:
                 return str(row.id)
             org_id = str(uuid.uuid4())
-            conn.execute(sa.insert(organizations).values(id=org_id, name=name, created_at_ms=_now_ms()))
+            conn.execute(sa.insert(organizations).values(id=org_id, name=name, created_at_ms=now_ms()))
             return org_id
 
         return await self._write(work)
@@ -211,7 +206,7 @@ class SqlStore(SqlFeedback, SqlTransfer):
                     key_hash=key_hash,
                     prefix=prefix,
                     name=name,
-                    created_at_ms=_now_ms(),
+                    created_at_ms=now_ms(),
                 )
             )
         )
@@ -249,24 +244,24 @@ class SqlStore(SqlFeedback, SqlTransfer):
                     sa.or_(api_keys.c.id == key_id, api_keys.c.prefix == key_id),
                     api_keys.c.revoked_at_ms.is_(None),
                 )
-                .values(revoked_at_ms=_now_ms())
+                .values(revoked_at_ms=now_ms())
             )
         )
         return bool(result.rowcount)
 
     async def start_sign_in(self, *, key_hash: str, idle_ms: int) -> str:
         return await self._write(
-            lambda conn: start_sign_in(conn, key_hash=key_hash, now_ms=_now_ms(), idle_ms=idle_ms)
+            lambda conn: start_sign_in(conn, key_hash=key_hash, now_ms=now_ms(), idle_ms=idle_ms)
         )
 
     async def continue_sign_in(self, *, sign_in_id: str, idle_ms: int) -> str | None:
-        now_ms = _now_ms()
+        now = now_ms()
         async with self._read() as conn:
             row = (await conn.execute(sign_in_key(sign_in_id=sign_in_id))).first()
-        if row is None or row.last_seen_at_ms < now_ms - idle_ms:
+        if row is None or row.last_seen_at_ms < now - idle_ms:
             return None
-        if touch_due(last_seen_ms=row.last_seen_at_ms, now_ms=now_ms, idle_ms=idle_ms):
-            await self._write(lambda conn: touch_sign_in(conn, sign_in_id=sign_in_id, now_ms=now_ms))
+        if touch_due(last_seen_ms=row.last_seen_at_ms, now_ms=now, idle_ms=idle_ms):
+            await self._write(lambda conn: touch_sign_in(conn, sign_in_id=sign_in_id, now_ms=now))
         return str(row.key_hash)
 
     async def end_sign_in(self, *, sign_in_id: str) -> None:
@@ -504,7 +499,7 @@ class SqlStore(SqlFeedback, SqlTransfer):
             if conn.execute(known).first() is None:
                 return False
             stmt = insert(self._dialect, session_tags).values(
-                org_id=org_id, session_id=session_id, tag=tag, tagged_at_ms=_now_ms()
+                org_id=org_id, session_id=session_id, tag=tag, tagged_at_ms=now_ms()
             )
             conn.execute(
                 stmt.on_conflict_do_update(

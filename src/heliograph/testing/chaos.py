@@ -1,8 +1,7 @@
 """What the reliability tests and bench scripts share: a planned load, its driver, the check of what
 was stored, and faults to inject (a TCP proxy in front of PostgreSQL, a lock held on SQLite).
 
-Imported as `reliability.chaos` by tests (the `tests` folder is on the path) and by bench/crash.py,
-bench/faults.py and bench/flood.py (which put `tests` on the path themselves).
+Imported by the reliability tests and by bench/crash.py and bench/faults.py.
 
 Every call is planned before it is sent, with its own Helicone-Request-Id, so the check knows what
 each stored row must hold, and can tell a row nobody planned or a row missing a part.
@@ -27,7 +26,7 @@ import httpx
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.sessions import SessionQuery
 from heliograph.storage import open_store
-from support import log_body
+from heliograph.testing.bodies import log_body
 
 __all__ = [
     "GATEWAY_COMPLETION_TOKENS",
@@ -41,7 +40,7 @@ __all__ = [
     "holding_sqlite_lock",
 ]
 
-# What the fake upstream answers every chat completion with (tests/fake_upstream.py).
+# What the fake upstream answers every chat completion with (heliograph.testing.fake_upstream).
 GATEWAY_PROMPT_TOKENS, GATEWAY_COMPLETION_TOKENS = 11, 5
 SESSIONS_PER_RUN, USERS = 7, 3
 RETRY_PAUSE_S = 0.05  # between attempts while the server is down, so clients do not spin
