@@ -41,9 +41,9 @@ __all__ = ["ROUTERS", "create_app", "create_worker_app"]
 ROUTERS = (
     health.router,
     metrics.router,
-    sessions.router,
-    feedback.router,
+    feedback.router,  # before sessions: its /v1/session/{id}/feedback GET is not a session's id
     feedback_public.router,
+    sessions.router,
     requests.router,
     admin.router,
 )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from heliograph.api import session_paths  # noqa: F401  (registers the session_id path convertor)
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.feedback_schemas import (
@@ -111,7 +112,7 @@ async def put_feedback_config(
     return Envelope(data=FeedbackConfigPublic.of(stored))
 
 
-@router.get("/v1/session/{session_id}/feedback", response_model=Envelope[list[FeedbackPublic]])
+@router.get("/v1/session/{session_id:session_id}/feedback", response_model=Envelope[list[FeedbackPublic]])
 async def session_feedback(
     session_id: SessionIdPath, org_id: CurrentOrg, store: StoreDep
 ) -> Envelope[list[FeedbackPublic]]:
@@ -120,7 +121,7 @@ async def session_feedback(
     return Envelope(data=[FeedbackPublic.of(r) for r in found])
 
 
-@router.post("/v1/session/{session_id}/feedback-link", response_model=Envelope[FeedbackLinkPublic])
+@router.post("/v1/session/{session_id:session_id}/feedback-link", response_model=Envelope[FeedbackLinkPublic])
 async def create_feedback_link(
     session_id: SessionIdPath,
     body: FeedbackLinkCreate,

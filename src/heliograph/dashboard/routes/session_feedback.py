@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
+from heliograph.api import session_paths  # noqa: F401  (registers the session_id path convertor)
 from heliograph.api.deps import StoreDep
 from heliograph.dashboard.auth import SameOrigin, Viewer, ViewerDep
 from heliograph.dashboard.formatting import quote_id
