@@ -77,6 +77,9 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "c
 # chdb directory, so suites that read the database from the test process run on SQLite and PostgreSQL.
 CHDB_SERVER_SUITES = (
     "api/test_session_feedback.py",
+    "api/test_feedback_records.py",
+    "api/test_feedback_links.py",
+    "api/test_feedback_breakdown.py",
     "api/test_sessions.py",
     "api/test_session_ids.py",
     "api/test_property_keys.py",

@@ -15,7 +15,19 @@ from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
-from heliograph.api.routes import admin, evals, feedback, health, metrics, properties, requests, sessions
+from heliograph.api.routes import (
+    admin,
+    evals,
+    feedback,
+    feedback_public,
+    gateway_feedback,
+    health,
+    metrics,
+    properties,
+    requests,
+    sessions,
+)
+from heliograph.api.routes.feedback_public import FeedbackLinkCors, widget_files
 from heliograph.api.routes.gateway import GatewayEndpoints
 from heliograph.api.routes.ingest import AsyncLogEndpoints
 from heliograph.api.routes.otlp import OtlpEndpoints
@@ -23,6 +35,7 @@ from heliograph.api.session_paths import SessionIdPaths
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
 from heliograph.dashboard.auth import origin_of
+from heliograph.domain.feedback_links import FeedbackLinkSigner, LinkRateLimit
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
@@ -39,11 +52,13 @@ __all__ = ["ROUTERS", "create_app", "create_worker_app"]
 ROUTERS = (
     health.router,
     metrics.router,
+    feedback.router,  # before sessions: its /v1/session/{id}/feedback GET is not a session's id
+    feedback_public.router,
     sessions.router,
     requests.router,
     properties.router,
     evals.router,
-    feedback.router,
+    gateway_feedback.router,
     admin.router,
 )
 
@@ -84,7 +99,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             prices,
             proxy,
         )
-        app.state.dashboard_signer = CookieSigner(dashboard_secret(settings))
+        secret = dashboard_secret(settings)
+        app.state.dashboard_signer = CookieSigner(secret)
+        app.state.feedback_links = FeedbackLinkSigner(secret)
         app.state.admin_token = settings.admin_token and settings.admin_token.get_secret_value()
         # Before any reader connects: a SQLite connection plans with the statistics it loaded first.
         await _refresh_statistics_once(store)
@@ -117,14 +134,17 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.add_middleware(OtlpEndpoints, max_bytes=settings.max_body_bytes)
     app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(FeedbackLinkCors, origins=settings.feedback_origin_list())
     app.add_middleware(SessionIdPaths)  # outermost: routing sees the session id's encoded slashes
     install_error_handlers(app)
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     app.state.metrics_token = settings.metrics_token
+    app.state.feedback_link_limit = LinkRateLimit(per_minute=settings.feedback_link_sends_per_minute)
     app.state.dashboard_idle_timeout = settings.dashboard_idle_timeout
     app.state.public_origin = None if settings.public_url is None else origin_of(settings.public_url)
+    app.mount("/static", widget_files(), name="widget")
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
 

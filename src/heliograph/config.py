@@ -102,10 +102,28 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         None,
-        description="Signs dashboard sign-in cookies (32+ characters). Unset: generated once and kept in "
+        description="Signs dashboard sign-in cookies and feedback links (32+ characters). Unset: generated "
+        "once and kept in "
         "`secret-key` next to the SQLite database (mode 0600), or in memory for PostgreSQL (a restart then "
-        "signs everyone out).",
+        "signs everyone out and voids every feedback link).",
     )
+    feedback_origins: str | None = Field(
+        None,
+        description="Comma-separated origins (`https://app.example.com`) whose pages may send feedback "
+        "with a signed link (CORS on `/v1/feedback/public/*`). Unset: any origin (the links carry no "
+        "cookie or key).",
+    )
+    feedback_link_sends_per_minute: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Most feedback sends one link token may make in 60 seconds (429 past it).",
+    )
+
+    def feedback_origin_list(self) -> list[str]:
+        """The origins allowed to send feedback with a link; `["*"]` for any."""
+        listed = [o.strip().rstrip("/") for o in (self.feedback_origins or "").split(",") if o.strip()]
+        return listed or ["*"]
 
     def environment(self, **overrides: str) -> dict[str, str]:
         """These settings as `HELIOGRAPH_*` variables (secrets in clear), for a process that reads them."""

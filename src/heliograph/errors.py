@@ -9,6 +9,8 @@ HeliographError
 ├── PayloadTooLarge       413  body over the configured limit
 ├── UnsupportedMediaType  415  a body in a Content-Type or Content-Encoding the endpoint does not take
 ├── InvalidBody           422  a JSON body without a required field, or with one of the wrong type
+├── Unprocessable         422  a well-formed value that breaks a rule (a feedback config)
+├── TooManyRequests       429  over a rate limit
 ├── StorageFault          500  the store failed in a way retrying will not mend
 └── Unavailable           503  the store or the ingest queue cannot take work now
 """
@@ -26,8 +28,10 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "StorageFault",
+    "TooManyRequests",
     "Unauthorized",
     "Unavailable",
+    "Unprocessable",
     "UnsupportedMediaType",
     "error_body",
 ]
@@ -76,6 +80,14 @@ class UnsupportedMediaType(HeliographError):
 
 class InvalidBody(HeliographError):
     status_code = 422
+
+
+class Unprocessable(HeliographError):
+    status_code = 422
+
+
+class TooManyRequests(HeliographError):
+    status_code = 429
 
 
 class StorageFault(HeliographError):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from heliograph.domain.feedback_values import FeedbackConfig, FeedbackEntry, FeedbackQuery
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
@@ -42,6 +43,15 @@ def _demo_with_marks(url: str) -> None:
         sessions = await store.query_sessions(org_id=org.id, query=SessionQuery(limit=2))
         for summary in sessions:
             await store.set_session_tag(org_id=org.id, session_id=summary.session_id, tag="copied")
+        # Feedback records of other raters: a newer thumbs down than the api's, a score with a comment.
+        await store.put_feedback_config(org_id=org.id, config=FeedbackConfig("stars", "numeric", 1, 5))
+        first = sessions[0].session_id
+        (in_first, *_) = await store.session_requests(org_id=org.id, session_id=first)
+        for entry in (
+            FeedbackEntry(first, None, "rating", False, "too slow", "user-1", "end_user"),
+            FeedbackEntry(first, in_first.record.request_id, "stars", 4, None, "judge", "llm"),
+        ):
+            assert await store.put_feedback(org_id=org.id, entry=entry) is not None
 
     with_store(url, mark)
 
@@ -62,6 +72,10 @@ def _answers(url: str) -> dict[str, Any]:
                 org_id=org.id, query=query, dimension="prompt-version", limit=50
             ),
             "counts": await store.copy_counts(org_id=org.id),
+            "records": sorted(
+                await store.query_feedback(org_id=org.id, query=FeedbackQuery(limit=1000)), key=lambda r: r.id
+            ),
+            "configs": await store.list_feedback_configs(org_id=org.id),
             "keys": [k.info for k in await store.export_api_keys()],
         }
 
@@ -78,6 +92,8 @@ def test_sqlite_to_chdb_and_back_gives_the_same_answers(tmp_path: Path) -> None:
     expected = _answers(source)
     assert expected["counts"]["scores"] == 1 and expected["counts"]["tags"] == 2
     assert expected["counts"]["feedback"] > 0 and len(expected["sessions"]) == DEMO_SESSIONS
+    assert expected["counts"]["feedback_records"] == len(expected["records"]) > 2
+    assert {(r.rater, r.name) for r in expected["records"]} >= {("user-1", "rating"), ("judge", "stars")}
     assert _answers(middle) == expected
     assert _answers(back) == expected
 

@@ -35,6 +35,7 @@ class Secrets:
     tag: str
     marker: str  # in her session name, property value and message body
     upstream: str  # the fake provider, for calls through /gateway
+    feedback_id: str  # her reviewer's feedback record (its comment is the marker)
 
 
 @pytest.fixture
@@ -47,7 +48,18 @@ def secrets(cast: Cast, fake_upstream: str) -> Secrets:
     assert client.post(f"/v1/session/{session_id}/feedback", json={"rating": True}).status_code == 200
     assert client.post(f"/v1/session/{session_id}/tag", json={"tag": marker}).status_code == 200
     assert client.post(f"/v1/request/{request_id}/score", json={"scores": {"quality": 7}}).status_code == 201
-    return Secrets(session_id, request_id, tag=marker, marker=marker, upstream=f"{fake_upstream}/v1")
+    config = {"type": "categorical", "labels": ["fine", "bad"], "description": marker}
+    assert client.put("/v1/feedback/config/note", json=config).status_code == 200
+    record = {"session_id": session_id, "name": "note", "value": "fine", "rater": "rev", "comment": marker}
+    feedback_id = client.post("/v1/feedback", json=record).json()["data"]["id"]
+    return Secrets(
+        session_id,
+        request_id,
+        tag=marker,
+        marker=marker,
+        upstream=f"{fake_upstream}/v1",
+        feedback_id=feedback_id,
+    )
 
 
 Check = Callable[[Tenant, Secrets], None]
@@ -227,7 +239,59 @@ SESSION_BODY = query_body()
 WINDOW = {"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"}
 EVALS_BODY = {"filter": "all", "timeFilter": WINDOW}
 NAME_BODY = {"nameContains": "", "timezoneDifference": 0, "timeFilter": FAR}
+
+
+def _feedback_sent(bob: Tenant, secrets: Secrets) -> None:
+    body = {"session_id": secrets.session_id, "name": "note", "value": True, "rater": "rev"}
+    _not_found(bob.client.post("/v1/feedback", json=body))
+
+
+def _feedback_deleted(bob: Tenant, secrets: Secrets) -> None:
+    _not_found(bob.client.delete(f"/v1/feedback/{secrets.feedback_id}"))
+
+
+def _feedback_listed(bob: Tenant, secrets: Secrets) -> None:
+    for response in (
+        bob.client.post("/v1/feedback/query", json={"session_id": secrets.session_id}),
+        bob.client.get(f"/v1/session/{secrets.session_id}/feedback"),
+        bob.client.get("/v1/feedback/config"),
+    ):
+        _shows_nothing_of(secrets, response)
+        assert response.json()["data"] == []
+
+
+def _config_put(bob: Tenant, secrets: Secrets) -> None:
+    # Bob's config of Alice's name is his own; hers stays (the snapshot checks it).
+    assert bob.client.put("/v1/feedback/config/note", json={"type": "boolean"}).status_code == 200
+
+
+def _link_used(bob: Tenant, secrets: Secrets) -> None:
+    # A link of Bob's own session of the same id writes to his session only.
+    bob.log(headers=session_headers(secrets.session_id, "/bob", "Bob's"))
+    link = bob.client.post(
+        f"/v1/session/{secrets.session_id}/feedback-link", json={"name": "note", "rater": "rev"}
+    )
+    assert link.status_code == 200, link.text
+    public = bob.client.get(f"/v1/feedback/public/{link.json()['data']['token']}")
+    _shows_nothing_of_but_the_id(secrets, public)
+    sent = bob.client.post(f"/v1/feedback/public/{link.json()['data']['token']}", json={"value": False})
+    assert sent.status_code == 201, sent.text
+    (mine,) = bob.client.get(f"/v1/session/{secrets.session_id}/feedback").json()["data"]
+    assert mine["value"] is False and mine["id"] != secrets.feedback_id
+
+
 CASES: dict[tuple[str, str], Check] = {
+    ("POST", "/v1/feedback"): _feedback_sent,
+    ("DELETE", "/v1/feedback/{feedback_id}"): _feedback_deleted,
+    ("POST", "/v1/feedback/query"): _feedback_listed,
+    ("GET", "/v1/feedback/config"): _feedback_listed,
+    ("GET", "/v1/session/{session_id}/feedback"): _feedback_listed,
+    ("PUT", "/v1/feedback/config/{name}"): _config_put,
+    ("POST", "/v1/session/{session_id}/feedback-link"): _not_found_at(
+        "POST", "/v1/session/{session_id}/feedback-link", {}
+    ),
+    ("GET", "/v1/feedback/public/{token}"): _link_used,
+    ("POST", "/v1/feedback/public/{token}"): _link_used,
     ("GET", "/healthz"): _no_tenant_data("/healthz"),
     ("GET", "/metrics"): _no_tenant_data("/metrics"),
     **{("POST", f"/{p}/v1/log"): _log(f"/{p}/v1/log") for p in ("custom", "oai", "anthropic")},
@@ -316,6 +380,12 @@ CASES: dict[tuple[str, str], Check] = {
 }
 
 
+def _feedback_of(tenant: Tenant) -> tuple[Any, Any]:
+    """Every feedback record and config the tenant can see."""
+    records = tenant.client.post("/v1/feedback/query", json={"limit": 1000}).json()
+    return records, tenant.client.get("/v1/feedback/config").json()
+
+
 def _documented_operations(server: Server) -> set[tuple[str, str]]:
     document = httpx.get(f"{server.base_url}/openapi.json").json()
     return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
@@ -329,10 +399,10 @@ def test_every_documented_operation_has_an_isolation_case(server: Server) -> Non
 def test_another_organization_can_neither_read_nor_change_alice_s_data(
     cast: Cast, secrets: Secrets, operation: tuple[str, str]
 ) -> None:
-    before = snapshot(cast.alice)
+    before = snapshot(cast.alice), _feedback_of(cast.alice)
     tag_before = cast.alice.client.get(f"/v1/session/{secrets.session_id}/tag").json()
     CASES[operation](cast.bob, secrets)
-    assert snapshot(cast.alice) == before
+    assert (snapshot(cast.alice), _feedback_of(cast.alice)) == before
     assert cast.alice.client.get(f"/v1/session/{secrets.session_id}/tag").json() == tag_before
     assert tag_before == {"data": secrets.tag, "error": None}
 

@@ -10,13 +10,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from heliograph.domain.feedback_values import feedback_id
 from heliograph.storage.migrations.apply import _config, upgrade_to_head
 from heliograph.storage.sql.engine import create_engines
-from heliograph.storage.sql.schema import metadata, properties, requests
+from heliograph.storage.sql.schema import feedback_records, metadata, properties, requests, sessions
 
 TABLES = {
     "dashboard_sign_ins",
     "hidden_properties",
+    "feedback_configs",
+    "feedback_records",
     "api_keys",
     "organizations",
     "properties",
@@ -107,4 +110,51 @@ def test_upgrade_gives_stored_properties_their_request_session(empty_database_ur
     assert asyncio.run(_properties_after_upgrade_from_0002(empty_database_url)) == [
         ("alone", None),
         ("in-session", "s-1"),
+    ]
+
+
+async def _records_after_upgrade_from_0004(url: str) -> list[tuple[str, ...]]:
+    """Store a session rated down and one not rated at revision 0004, then upgrade."""
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(lambda sync_conn: command.upgrade(_config(sync_conn), "0004"))
+        async with engines.writer.begin() as conn:
+            numbers = {c.name: 0 for c in sessions.c if isinstance(c.type, sa.BigInteger | sa.Integer)}
+            for session_id, rating in (("rated", 0), ("unrated", None)):
+                row = {
+                    **numbers,
+                    "org_id": "o",
+                    "session_id": session_id,
+                    "name": "",
+                    "first_request_id": "r",
+                    "feedback": rating,
+                    "feedback_at_ms": 7,
+                }
+                await conn.execute(sa.insert(sessions).values(**row))
+        await upgrade_to_head(engines.writer)
+        async with engines.reader.connect() as conn:
+            stmt = sa.select(feedback_records).order_by(feedback_records.c.session_id)
+            return [
+                (
+                    r.id,
+                    r.session_id,
+                    r.request_id,
+                    r.name,
+                    r.rater,
+                    r.source,
+                    r.kind,
+                    str(r.number),
+                    str(r.updated_at_ms),
+                )
+                for r in await conn.execute(stmt)
+            ]
+    finally:
+        await engines.dispose()
+
+
+def test_upgrade_turns_each_stored_session_rating_into_the_api_raters_record(empty_database_url: str) -> None:
+    own_id = feedback_id(org_id="o", session_id="rated", request_id=None, name="rating", rater="api")
+    assert asyncio.run(_records_after_upgrade_from_0004(empty_database_url)) == [
+        (own_id, "rated", "", "rating", "api", "api", "boolean", "0.0", "7")
     ]

@@ -11,6 +11,13 @@ from typing import Any
 
 import pytest
 
+from heliograph.domain.feedback_values import (
+    FeedbackConfig,
+    FeedbackEntry,
+    FeedbackQuery,
+    FeedbackTotals,
+    FeedbackValue,
+)
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.metrics import SortedValues, session_metrics
 from heliograph.domain.records import FEEDBACK_KEY, RequestRecord
@@ -456,6 +463,105 @@ def test_sums_past_64_bits_hold_at_the_largest_value_instead_of_failing(store_ur
             org_id=org, query=SessionQuery(), fraction=0.5, interquartile=False
         )
         assert metrics.session_count == 1
+
+    with_store(store_url, scenario)
+
+
+def test_feedback_records_one_per_rater_with_configs_and_the_session_rating(store_url: str) -> None:
+    async def scenario(store: Store) -> None:
+        trip = await _trip(store)
+        org = trip.org_id
+        assert await store.set_session_feedback(
+            org_id=org, session_id="s1", rating=None
+        )  # _trip's api rating
+
+        def entry(value: FeedbackValue, *, rater: str, name: str = "rating", **more: object) -> FeedbackEntry:
+            fields: dict[str, object] = {"request_id": None, "comment": None, "source": "human", **more}
+            return FeedbackEntry(session_id="s1", name=name, value=value, rater=rater, **fields)  # type: ignore[arg-type]
+
+        ann = await store.put_feedback(org_id=org, entry=entry(True, rater="ann", comment="fine"))
+        assert ann is not None and ann.value is True and ann.comment == "fine"
+        bo = await store.put_feedback(org_id=org, entry=entry(False, rater="bo"))
+        assert bo is not None
+        s1 = await store.get_session(org_id=org, session_id="s1")
+        assert s1 is not None and s1.feedback is False  # the newest boolean rating of any rater
+        again = await store.put_feedback(org_id=org, entry=entry(True, rater="ann", comment="better"))
+        assert again is not None and again.id == ann.id and again.created_at_ms == ann.created_at_ms
+        assert again.updated_at_ms >= bo.updated_at_ms
+        on_request = entry(4, rater="ann", name="stars", request_id=trip.second.request_id, source="llm")
+        assert await store.put_feedback(org_id=org, entry=on_request) is not None
+        label = await store.put_feedback(org_id=org, entry=entry("rude", rater="bo", name="tone"))
+        assert label is not None and label.value == "rude"
+
+        records = await store.query_feedback(org_id=org, query=FeedbackQuery(session_id="s1"))
+        assert sorted((r.name, r.rater, r.value, r.comment) for r in records) == [
+            ("rating", "ann", True, "better"),
+            ("rating", "bo", False, None),
+            ("stars", "ann", 4.0, None),
+            ("tone", "bo", "rude", None),
+        ]
+        assert [r.request_id for r in records if r.name == "stars"] == [trip.second.request_id]
+        picked = await store.query_feedback(org_id=org, query=FeedbackQuery(min_value=3.5, source="llm"))
+        assert [r.name for r in picked] == ["stars"]
+        assert [
+            r.rater for r in await store.query_feedback(org_id=org, query=FeedbackQuery(value=False))
+        ] == ["bo"]
+        assert [
+            r.value for r in await store.query_feedback(org_id=org, query=FeedbackQuery(value="rude"))
+        ] == ["rude"]
+        assert (
+            len(await store.query_feedback(org_id=org, query=FeedbackQuery(limit=2, offset=4))) == 1
+        )  # 4 here and s2's api rating
+
+        # Nothing is stored for a session or request the organization does not have.
+        assert (
+            await store.put_feedback(org_id=org, entry=replace(entry(True, rater="x"), session_id="nope"))
+            is None
+        )
+        foreign = replace(entry(True, rater="x"), request_id=trip.b_first.request_id)  # a request of s2
+        assert await store.put_feedback(org_id=org, entry=foreign) is None
+        other = await new_org(store)
+        assert await store.put_feedback(org_id=other, entry=entry(True, rater="x")) is None
+        assert await store.query_feedback(org_id=other, query=FeedbackQuery()) == []
+        assert not await store.delete_feedback(org_id=other, feedback_id=ann.id)
+        assert len(await store.query_feedback(org_id=org, query=FeedbackQuery())) == 5
+
+        # Deleting the newest rating leaves the one before it on the session and its first request.
+        assert await store.delete_feedback(org_id=org, feedback_id=ann.id)
+        s1 = await store.get_session(org_id=org, session_id="s1")
+        assert s1 is not None and s1.feedback is False
+        first = await store.get_request(org_id=org, request_id=trip.first.request_id)
+        assert first is not None and first.record.properties[FEEDBACK_KEY] == "0"
+        assert await store.delete_feedback(org_id=org, feedback_id=bo.id)
+        s1 = await store.get_session(org_id=org, session_id="s1")
+        assert s1 is not None and s1.feedback is None
+
+        # The seed's rating is the api rater's record.
+        assert await store.set_session_feedback(org_id=org, session_id="s1", rating=True)
+        api = await store.query_feedback(org_id=org, query=FeedbackQuery(rater="api", session_id="s1"))
+        assert [(r.name, r.value, r.source) for r in api] == [("rating", True, "api")]
+
+        await store.put_feedback_config(org_id=org, config=FeedbackConfig("stars", "numeric", 1, 5))
+        await store.put_feedback_config(
+            org_id=org, config=FeedbackConfig("stars", "numeric", 0, 10, (), "wider")
+        )
+        await store.put_feedback_config(
+            org_id=org, config=FeedbackConfig("tone", "categorical", labels=("a", "b"))
+        )
+        configs = sorted(await store.list_feedback_configs(org_id=org), key=lambda c: c.name)
+        assert configs == [
+            FeedbackConfig("stars", "numeric", 0, 10, (), "wider"),
+            FeedbackConfig("tone", "categorical", None, None, ("a", "b"), ""),
+        ]
+        assert await store.list_feedback_configs(org_id=other) == []
+
+        # s1: stars 4, tone "rude" (no number), the api's thumbs up; s2: _trip's thumbs up.
+        totals = await store.feedback_totals(org_id=org, session_ids=["s1", "s2", "nope"])
+        assert totals == {"s1": FeedbackTotals(3, 2.5), "s2": FeedbackTotals(1, 1.0)}
+        assert await store.feedback_totals(org_id=other, session_ids=["s1"]) == {}
+
+        assert await store.delete_session(org_id=org, session_id="s1")
+        assert await store.query_feedback(org_id=org, query=FeedbackQuery(session_id="s1")) == []
 
     with_store(store_url, scenario)
 

@@ -247,6 +247,14 @@ class FeedbackBreakdownCreate(_Body):
     )
     timeFilter: TimeFilter | None = None
     filter: Any = Field("all", description=_FILTER_DOC, json_schema_extra=_FILTER_TREE)
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="Compare the feedback records of this name (FeedbackRecordBreakdownPublic rows) "
+        "instead of the sessions' ratings",
+    )
 
 
 class FeedbackBreakdownPublic(BaseModel):

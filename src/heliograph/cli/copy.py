@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from heliograph.cli.common import err, open_store, settings_with
+from heliograph.domain.feedback_values import RATING, FeedbackQuery
 from heliograph.domain.store import COPIED_TABLES, Organization, Store
 from heliograph.storage import single_process_only
 
@@ -35,9 +36,15 @@ async def copy_stores(source: Store, target: Store, *, batch: int, progress: Pro
     differences = []
     for org in organizations:
         await _copy_requests(source, target, org, batch=batch, progress=progress)
+        rated = await _copy_feedback(source, target, org, batch=batch)
         marks = await source.export_session_marks(org_id=org.id)
+        # A rating the records already give is copied with them; one without (a store written before
+        # feedback records) becomes the api rater's, as the seed's endpoint would make it.
         await target.rate_sessions(
-            org_id=org.id, ratings={m.session_id: m.rating for m in marks if m.rating is not None}
+            org_id=org.id,
+            ratings={
+                m.session_id: m.rating for m in marks if m.rating is not None and m.session_id not in rated
+            },
         )
         for mark in marks:
             if mark.tag is not None:
@@ -71,6 +78,19 @@ async def _copy_requests(
         progress.advance(task, len(page))
 
 
+async def _copy_feedback(source: Store, target: Store, org: Organization, *, batch: int) -> set[str]:
+    """Copy the organization's feedback configs and records; the sessions that have a rating record."""
+    for config in await source.list_feedback_configs(org_id=org.id):
+        await target.put_feedback_config(org_id=org.id, config=config)
+    rated: set[str] = set()
+    offset = 0
+    while page := await source.query_feedback(org_id=org.id, query=FeedbackQuery(limit=batch, offset=offset)):
+        await target.restore_feedback(org_id=org.id, records=page)
+        rated |= {r.session_id for r in page if r.name == RATING and isinstance(r.value, bool)}
+        offset += len(page)
+    return rated
+
+
 def copy(
     source_url: Annotated[str, typer.Option("--from", help="The store to copy from (any database URL).")],
     target_url: Annotated[str, typer.Option("--to", help="The store to copy into (migrated first).")],
@@ -78,7 +98,8 @@ def copy(
         int, typer.Option(min=1, max=100_000, help="Requests per read and write.")
     ] = DEFAULT_BATCH,
 ) -> None:
-    """Copy every organization, key, request, property, score, rating and tag between two stores."""
+    """Copy every organization, key, request, property, score, rating, tag and feedback record and config
+    between two stores."""
     settings_with(database_url=source_url)
     settings_with(database_url=target_url)
     if single_process_only(source_url) and single_process_only(target_url):

@@ -9,7 +9,18 @@ import orjson
 from heliograph.api.schemas import session_time
 from heliograph.domain.records import NANO_USD_PER_USD, RequestRecord
 
-__all__ = ["FILTERS", "body_text", "cost", "count", "duration", "percent", "quote_id", "usd", "when"]
+__all__ = [
+    "FILTERS",
+    "body_text",
+    "cost",
+    "count",
+    "duration",
+    "feedback_value",
+    "percent",
+    "quote_id",
+    "usd",
+    "when",
+]
 
 USD_DECIMALS = 6  # a millionth of a dollar: the cost of a few tokens of a small model
 UNKNOWN = "—"  # a value the call did not report, never shown as zero
@@ -84,7 +95,17 @@ def body_text(text: str) -> str:
     return shown
 
 
+def feedback_value(value: bool | float | str) -> str:
+    """A feedback record's value: thumbs for booleans, numbers without a needless `.0`, labels as they are."""
+    if isinstance(value, bool):
+        return "👍 up" if value else "👎 down"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value
+
+
 FILTERS = {
+    "feedback_value": feedback_value,
     "usd": usd,
     "usd_value": usd_value,
     "cost": cost,

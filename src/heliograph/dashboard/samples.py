@@ -10,6 +10,8 @@ from heliograph.dashboard.charts import activity_chart, histogram_chart
 from heliograph.dashboard.listing import DAY_MS, RANGES
 from heliograph.dashboard.session_view import SessionView, session_view
 from heliograph.domain.breakdown import FeedbackCounts, FeedbackRow, breakdown
+from heliograph.domain.feedback_stats import RecordRow, record_breakdown
+from heliograph.domain.feedback_values import FeedbackConfig, FeedbackRecord
 from heliograph.domain.metrics import SortedValues, distribution
 from heliograph.domain.records import (
     NANO_USD_PER_USD,
@@ -17,7 +19,15 @@ from heliograph.domain.records import (
 )
 from heliograph.domain.store import SessionActivity, SessionSummary, SessionTotals, StoredRequest
 
-__all__ = ["sample_charts", "sample_comparison", "sample_session", "sample_sessions", "sample_totals"]
+__all__ = [
+    "sample_charts",
+    "sample_comparison",
+    "sample_record_comparison",
+    "sample_records",
+    "sample_session",
+    "sample_sessions",
+    "sample_totals",
+]
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 STEPS = (("/plan", 900), ("/plan/search", 2_400), ("/plan/search/fetch", 650), ("/answer", 3_100))
@@ -139,4 +149,24 @@ def sample_comparison() -> list[FeedbackRow]:
             FeedbackCounts(value="A", sessions=240, positive=110, negative=75),
             FeedbackCounts(value="C", sessions=12, positive=0, negative=0),
         ]
+    )
+
+
+def sample_records() -> list[FeedbackRecord]:
+    """An end user's thumbs down with a comment, a reviewer's score, a judge's label (escaped text too)."""
+    later = START_MS + 60_000
+    return [
+        FeedbackRecord("r1", "s", None, "rating", False, "<i>Booked</i> the wrong day", "user-42", "end_user",
+                       START_MS, later),
+        FeedbackRecord("r2", "s", None, "accuracy", 2.0, None, "dashboard:sk-hg-abc", "human", later, later),
+        FeedbackRecord("r3", "s", "req-1", "tone", "calm", None, "judge", "llm", START_MS, START_MS),
+    ]  # fmt: skip
+
+
+def sample_record_comparison() -> list[RecordRow]:
+    """Stars (1-5) per prompt version: B scores higher than A, C has no records."""
+    counts = [FeedbackCounts("B", 4, 0, 0), FeedbackCounts("A", 4, 0, 0), FeedbackCounts("C", 1, 0, 0)]
+    stars = [("B", 5), ("B", 4), ("B", 5), ("B", 4), ("A", 2), ("A", 3), ("A", 2), ("A", 1)]
+    return record_breakdown(
+        counts, [(v, float(n)) for v, n in stars], FeedbackConfig("stars", "numeric", 1, 5)
     )

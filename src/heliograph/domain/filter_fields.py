@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "FEEDBACK_TABLE",
     "FIELDS",
     "KEYED_TABLES",
     "LEGACY_FIELDS",
@@ -26,6 +27,10 @@ __all__ = [
 
 REQUEST_TABLE = "request_response_rmt"
 SESSION_TABLE = "sessions_request_response_rmt"
+# Heliograph's own: a session's feedback records (issue 17). A leaf means "the session has a record that
+# matches" (for not-equals and not-contains: "has none that matches"). Helicone's legacy `feedback`
+# table shares the name; its fields (rating, created_at, id, response_id) are others.
+FEEDBACK_TABLE = "feedback"
 
 # A score compares as a number, or as its text under the text operators (Helicone's scores are text).
 Kind = Literal["text", "number", "timestamp", "bool", "score"]
@@ -57,6 +62,10 @@ def _request(name: str, kind: Kind, **extra: bool) -> FieldSpec:
 
 def _session(name: str, kind: Kind, **extra: bool) -> FieldSpec:
     return FieldSpec(SESSION_TABLE, name, kind, **extra)
+
+
+def _feedback(name: str, kind: Kind, **extra: bool) -> FieldSpec:
+    return FieldSpec(FEEDBACK_TABLE, name, kind, **extra)
 
 
 FIELDS: dict[tuple[str, str], FieldSpec] = {
@@ -96,6 +105,12 @@ FIELDS: dict[tuple[str, str], FieldSpec] = {
         _session("session_created_at", "timestamp"),
         _session("session_latest_request_created_at", "timestamp"),
         _session("session_tag", "text"),
+        _feedback("name", "text"),
+        _feedback("rater", "text"),
+        _feedback("source", "text"),
+        _feedback("value", "number", keyed=True),  # value.<name>: a number, or a boolean as 1 or 0
+        _feedback("label", "text", keyed=True),  # label.<name>: the label of a categorical record
+        _feedback("has_comment", "bool"),
     )
 }
 
@@ -146,4 +161,4 @@ KEYED_TABLES: dict[str, FieldSpec | Unstored] = {
     "properties": FIELDS[(REQUEST_TABLE, "properties")],
     "values": Unstored("text"),
 }
-TABLES = (REQUEST_TABLE, SESSION_TABLE, "request", "response", "feedback", *KEYED_TABLES)
+TABLES = (REQUEST_TABLE, SESSION_TABLE, "request", "response", FEEDBACK_TABLE, *KEYED_TABLES)

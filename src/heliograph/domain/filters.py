@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from heliograph.domain.filter_fields import (
+    FEEDBACK_TABLE,
     FIELDS,
     KEYED_TABLES,
     LEGACY_FIELDS,
@@ -29,6 +30,7 @@ from heliograph.domain.records import NANO_USD_PER_USD
 from heliograph.errors import InvalidInput
 
 __all__ = [
+    "FEEDBACK_TABLE",
     "FIELDS",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_LEAVES",
@@ -196,7 +198,9 @@ def _table_conditions(table: str, columns: object, budget: _Budget) -> list[Filt
             conditions.append(_condition(KEYED_TABLES[table], name, name, condition, budget))
             continue
         key: str | None = None
-        if table == REQUEST_TABLE and name.startswith(("properties.", "scores.")):
+        if (table == REQUEST_TABLE and name.startswith(("properties.", "scores."))) or (
+            table == FEEDBACK_TABLE and name.startswith(("value.", "label."))
+        ):
             name, key = name.split(".", 1)
         spec = _field(table, name)
         if isinstance(spec, FieldSpec) and spec.keyed and key is None:

@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from heliograph.domain.breakdown import FeedbackCounts
+from heliograph.domain.feedback_values import (
+    FeedbackConfig,
+    FeedbackEntry,
+    FeedbackQuery,
+    FeedbackRecord,
+    FeedbackTotals,
+    FeedbackValue,
+)
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics
 from heliograph.domain.records import RequestRecord
@@ -70,7 +78,7 @@ class SessionMark:
 
 
 # What `heliograph copy` counts on both sides, per organization (`Store.copy_counts`).
-COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags")
+COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags", "feedback_records")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,14 +227,47 @@ class Store(Protocol):
         feedback; False if the organization has no such session."""
 
     async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        """Set (or with None clear) the feedback of a session on its first request.
+        """Set (or with None delete) the `rating` record of rater `api` (source `api`) on a session.
 
-        Returns that request's id, or None when the session has no request in this organization.
+        Returns the session's first request id, or None when the session has no request in this
+        organization. As with every change to a `rating` record, the session's feedback (its rollup,
+        and the property on its first request) becomes the newest boolean `rating` of any rater.
         """
 
     async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
-        """Set many sessions' feedback at once (a seed, a copy), as `set_session_feedback` would each;
+        """Set many sessions' `api` ratings at once (a seed, a copy), as `set_session_feedback` would each;
         returns how many of the sessions exist in this organization (the others are left alone)."""
+
+    # Feedback records and configs
+    async def put_feedback(self, *, org_id: str, entry: FeedbackEntry) -> FeedbackRecord | None:
+        """Store a record, or update the one with the same (session, request, name, rater), keeping its
+        creation time. None (and nothing stored) when the session, or `entry.request_id` within that
+        session, has no request in this organization. A `rating` updates the session's feedback."""
+
+    async def query_feedback(self, *, org_id: str, query: FeedbackQuery) -> list[FeedbackRecord]:
+        """A page of matching records, newest update first (ties by id)."""
+
+    async def delete_feedback(self, *, org_id: str, feedback_id: str) -> bool:
+        """Delete one record (a `rating` updates the session's feedback); False when absent."""
+
+    async def feedback_totals(self, *, org_id: str, session_ids: Sequence[str]) -> dict[str, FeedbackTotals]:
+        """The records of each of `session_ids` that has any (the others are absent)."""
+
+    async def feedback_observations(
+        self, *, org_id: str, query: SessionQuery, dimension: str, name: str, limit: int
+    ) -> list[tuple[str, FeedbackValue]]:
+        """(value of `dimension`, record value) for each record of `name` on each matching session, once
+        per value of `dimension` its requests carry (as `feedback_by_value` counts sessions); at most
+        `limit` pairs."""
+
+    async def put_feedback_config(self, *, org_id: str, config: FeedbackConfig) -> None:
+        """Create or replace the config of `config.name`."""
+
+    async def list_feedback_configs(self, *, org_id: str) -> list[FeedbackConfig]: ...
+
+    async def restore_feedback(self, *, org_id: str, records: Sequence[FeedbackRecord]) -> None:
+        """Store copied records as they are (ids and times kept, an existing id overwritten), then give
+        each of their sessions with a `rating` record the newest boolean rating (`heliograph copy`)."""
 
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None: ...
 

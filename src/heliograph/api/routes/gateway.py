@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
 from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
-from heliograph.api.routes.feedback import FEEDBACK_PATHS
+from heliograph.api.routes.gateway_feedback import FEEDBACK_PATHS
 from heliograph.errors import HeliographError
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Route, Upstreams

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from heliograph.api import session_paths  # noqa: F401  (registers the session_id path convertor)
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.feedback_schemas import FeedbackRecordBreakdownPublic
 from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     AveragePublic,
@@ -161,14 +162,23 @@ async def session_metrics(
     )
 
 
-@router.post("/feedback/breakdown", response_model=Envelope[list[FeedbackBreakdownPublic]])
+@router.post(
+    "/feedback/breakdown",
+    response_model=Envelope[list[FeedbackBreakdownPublic] | list[FeedbackRecordBreakdownPublic]],
+)
 async def feedback_breakdown(
     body: FeedbackBreakdownCreate, org_id: CurrentOrg, store: StoreDep
-) -> Envelope[list[FeedbackBreakdownPublic]]:
+) -> Envelope[list[FeedbackBreakdownPublic] | list[FeedbackRecordBreakdownPublic]]:
     """Per value of a property (or model/provider): sessions, ratings, positive rate with its 95% Wilson
-    interval, and the p-value of the difference to the best-rated value."""
+    interval, and the p-value of the difference to the best-rated value. With `name`, the records of that
+    feedback name instead: booleans alike, numbers by mean (Welch's t-test), labels by counts (chi-square)."""
     start_ms, end_ms = _window(body.timeFilter)
     query = SessionQuery(filter=parse_filter(body.filter), start_ms=start_ms, end_ms=end_ms)
+    if body.name is not None:
+        rows = await feedback.breakdown_by_name(
+            store, org_id=org_id, query=query, dimension=check_dimension(body.property), name=body.name
+        )
+        return Envelope(data=[FeedbackRecordBreakdownPublic(**dataclasses.asdict(row)) for row in rows])
     counts = await store.feedback_by_value(
         org_id=org_id, query=query, dimension=check_dimension(body.property), limit=MAX_BREAKDOWN_VALUES
     )

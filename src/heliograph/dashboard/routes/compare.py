@@ -21,7 +21,9 @@ from heliograph.dashboard.listing import (
     SessionListView,
 )
 from heliograph.dashboard.rendering import partial_target, render
+from heliograph.domain import feedback
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, MAX_BREAKDOWN_VALUES, breakdown, check_dimension
+from heliograph.domain.feedback_values import MAX_NAME_CHARS
 from heliograph.domain.records import FEEDBACK_KEY, SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, now_ms
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
@@ -39,6 +41,7 @@ _NOT_SUGGESTED = {SESSION_ID_KEY, SESSION_NAME_KEY, SESSION_PATH_KEY, FEEDBACK_K
 class CompareView:
     dimension: str = ""
     time_range: str = "all"
+    name: str = ""  # a feedback name: compare its records instead of the sessions' ratings
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> CompareView:
@@ -46,6 +49,7 @@ class CompareView:
         return cls(
             dimension=params.get("property", "").strip()[:MAX_KEY_CHARS],
             time_range=time_range if time_range in RANGES else "all",
+            name=params.get("name", "").strip()[:MAX_NAME_CHARS],
         )
 
     def filters(self) -> SessionFilters:
@@ -57,7 +61,11 @@ class CompareView:
         return SessionListView(filters=filters).url()
 
     def url(self) -> str:
-        params = {"property": self.dimension, "range": "" if self.time_range == "all" else self.time_range}
+        params = {
+            "property": self.dimension,
+            "range": "" if self.time_range == "all" else self.time_range,
+            "name": self.name,
+        }
         query = {k: v for k, v in params.items() if v}
         return "/dashboard/feedback" + (f"?{urlencode(query)}" if query else "")
 
@@ -94,9 +102,17 @@ async def compare_page(request: Request, viewer: ViewerDep, store: StoreDep) -> 
         query = view.filters().session_query(now=now_ms())
     except InvalidInput as exc:
         return render(template, {**context, "error": exc.message}, status_code=400)
-    counts = await store.feedback_by_value(
-        org_id=viewer.org_id, query=query, dimension=dimension, limit=MAX_BREAKDOWN_VALUES
-    )
-    context["rows"] = breakdown(counts)
+    if view.name:
+        try:
+            context["rows"] = await feedback.breakdown_by_name(
+                store, org_id=viewer.org_id, query=query, dimension=dimension, name=view.name
+            )
+        except InvalidInput as exc:
+            return render(template, {**context, "error": exc.message}, status_code=400)
+    else:
+        counts = await store.feedback_by_value(
+            org_id=viewer.org_id, query=query, dimension=dimension, limit=MAX_BREAKDOWN_VALUES
+        )
+        context["rows"] = breakdown(counts)
     headers = {"HX-Push-Url": view.url()} if target == RESULTS else None
     return render(template, context, headers=headers)

@@ -24,6 +24,7 @@ router = APIRouter()
 
 PATTERN_FEEDBACK_URL = "/dashboard/patterns/feedback"
 PATTERN_WIDGETS = ("pattern-feedback-1", "pattern-feedback-2", "pattern-feedback-3")
+PATTERN_RECORDS_URL = "/dashboard/patterns/feedback-records"
 
 
 @router.get("/dashboard/patterns")
@@ -46,6 +47,12 @@ async def patterns_page(viewer: ViewerDep) -> Response:
         "significance": SIGNIFICANCE,
         "pattern_feedback_url": PATTERN_FEEDBACK_URL,
         "pattern_widgets": PATTERN_WIDGETS,
+        "records": samples.sample_records(),
+        "my_rater": "dashboard:sk-hg-abc",
+        "records_url": PATTERN_RECORDS_URL,
+        "feedback_error": None,
+        "record_comparison": samples.sample_record_comparison(),
+        "compare_records_view": CompareView(dimension="prompt-version", name="stars"),
     }
     return render("patterns.html", context)
 
@@ -65,3 +72,9 @@ async def pattern_feedback(
         "just_saved": True,
     }
     return render("_feedback.html", context)
+
+
+@router.post(PATTERN_RECORDS_URL, dependencies=[SameOrigin])
+async def pattern_feedback_record(_viewer: ViewerDep) -> Response:
+    """The sample "Your feedback" form's target: back to the page, storing nothing."""
+    return RedirectResponse("/dashboard/patterns#feedback-records", status_code=303)

@@ -12,6 +12,7 @@ from heliograph.api.deps import StoreDep
 from heliograph.dashboard.auth import SameOrigin, Viewer, ViewerDep
 from heliograph.dashboard.formatting import quote_id
 from heliograph.dashboard.rendering import PageNotFound, render
+from heliograph.dashboard.routes.session_feedback import records_context
 from heliograph.dashboard.session_view import (
     MAX_REQUEST_CARDS,
     MAX_TIMELINE_ROWS,
@@ -46,7 +47,9 @@ async def _summary_or_404(store: Store, viewer: Viewer, session_id: str) -> Sess
 
 
 @router.get("/dashboard/sessions/{session_id:session_id}")
-async def session_page(session_id: str, viewer: ViewerDep, store: StoreDep) -> Response:
+async def session_page(
+    session_id: str, viewer: ViewerDep, store: StoreDep, feedback_error: str | None = None
+) -> Response:
     summary = await _summary_or_404(store, viewer, session_id)
     stored = await store.session_requests(org_id=viewer.org_id, session_id=session_id)
     context = {
@@ -55,6 +58,7 @@ async def session_page(session_id: str, viewer: ViewerDep, store: StoreDep) -> R
         "session": session_view(summary, stored),
         "feedback_url": session_path(session_id) + "/feedback",
         "limits": PAGE_LIMITS,
+        **await records_context(store, viewer, session_id, feedback_error),
     }
     return render("session.html", context)
 

@@ -38,6 +38,7 @@ async def sessions_page(request: Request, viewer: ViewerDep, store: StoreDep) ->
         "page_size": PAGE_SIZE,
         "error": None,
         "rows": [],
+        "records": {},
         "has_next": False,
         "oob": target == RESULTS,
     }
@@ -51,7 +52,9 @@ async def sessions_page(request: Request, viewer: ViewerDep, store: StoreDep) ->
         totals = await store.count_sessions(org_id=viewer.org_id, query=query)
         return render("_session_totals.html", {**context, "totals": totals})
     rows = await store.query_sessions(org_id=viewer.org_id, query=query)
-    context.update(rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE)
+    shown = rows[:PAGE_SIZE]
+    records = await store.feedback_totals(org_id=viewer.org_id, session_ids=[s.session_id for s in shown])
+    context.update(rows=shown, has_next=len(rows) > PAGE_SIZE, records=records)
     if target == RESULTS:
         # The address bar gets the short form of the view, not every empty field of the form.
         return render("_sessions_results.html", context, headers={"HX-Push-Url": view.url()})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf, Never
+from heliograph.domain.filters import FEEDBACK_TABLE, REQUEST_TABLE, FilterNode, Leaf, Never
 from heliograph.domain.records import FEEDBACK_KEY
 from heliograph.storage.clickhouse.reads import Params, live, live_requests, session_rollup
 
@@ -103,6 +103,8 @@ class _Compiler:
             return self.session_has_request(leaf)
         if leaf.field.name == "session_tag":
             return self.negatable(leaf.operator, lambda op: f"session_id IN ({self.tagged(op, leaf.value)})")
+        if leaf.field.table == FEEDBACK_TABLE:
+            return self.has_feedback(leaf)
         return self.compare(leaf.operator, _SESSION_COLUMNS[leaf.field.name], leaf.value)
 
     def session_has_request(self, leaf: Leaf) -> str:
@@ -134,6 +136,28 @@ class _Compiler:
             f"SELECT session_id FROM {live('session_tags')} "
             f"WHERE org_id = {org} AND {self.compare(operator, 'tag', value)}"
         )
+
+    def has_feedback(self, leaf: Leaf) -> str:
+        """The session has a feedback record that matches (none that does, for a negative operator)."""
+
+        def matching(operator: str) -> str:
+            match leaf.field.name:
+                case "value":
+                    test = f"name = {self.value(leaf.key)} AND kind != 'categorical' AND " + self.compare(
+                        operator, "number", leaf.value
+                    )
+                case "label":
+                    test = f"name = {self.value(leaf.key)} AND " + self.compare(operator, "label", leaf.value)
+                case "has_comment":
+                    test = "comment IS NOT NULL AND comment != ''"
+                case _:
+                    test = self.compare(operator, leaf.field.name, leaf.value)
+            records = f"{live('feedback_records')} WHERE org_id = {self.params.text(self.org_id)}"
+            return f"session_id IN (SELECT session_id FROM {records} AND {test})"
+
+        if leaf.field.name == "has_comment":
+            return matching("equals") if leaf.value else f"NOT ({matching('equals')})"
+        return self.negatable(leaf.operator, matching)
 
     # -- requests ------------------------------------------------------------------------------
 

@@ -196,6 +196,46 @@ HIDDEN_PROPERTIES = Table(
     ("org_id", "key"),
     "cityHash64(org_id)",
 )
+# One row per (session, request, name, rater) (request_id '' for the whole session); `id` is derived from
+# that key. A value is kept by kind: a boolean as `number` 1 or 0, a number in `number`, a label in `label`.
+FEEDBACK_RECORDS = Table(
+    "feedback_records",
+    (
+        ("org_id", "String"),
+        ("session_id", "String"),
+        ("request_id", "String"),
+        ("name", "String"),
+        ("rater", "String"),
+        ("id", "String"),
+        ("source", "LowCardinality(String)"),
+        ("kind", "LowCardinality(String)"),
+        ("number", "Nullable(Float64)"),
+        ("label", "Nullable(String)"),
+        ("comment", "Nullable(String)"),
+        ("created_at_ms", "Int64"),
+        ("updated_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "session_id", "request_id", "name", "rater"),
+    "cityHash64(org_id, session_id)",
+    indexes=("INDEX ix_feedback_id id TYPE bloom_filter GRANULARITY 1",),
+)
+FEEDBACK_CONFIGS = Table(
+    "feedback_configs",
+    (
+        ("org_id", "String"),
+        ("name", "String"),
+        ("kind", "LowCardinality(String)"),
+        ("min_value", "Nullable(Float64)"),
+        ("max_value", "Nullable(Float64)"),
+        ("labels", "Array(String)"),
+        ("description", "String"),
+        ("updated_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "name"),
+    "cityHash64(org_id, name)",
+)
 TABLES = (
     ORGANIZATIONS,
     API_KEYS,
@@ -206,6 +246,8 @@ TABLES = (
     ROLLUP_PENDING,
     SIGN_INS,
     HIDDEN_PROPERTIES,
+    FEEDBACK_RECORDS,
+    FEEDBACK_CONFIGS,
 )
 
 
@@ -221,6 +263,7 @@ MIGRATIONS = (
     Migration(2, "rollups pending recomputation", (ROLLUP_PENDING,)),
     Migration(3, "dashboard sign-ins kept on the server", (SIGN_INS,)),
     Migration(4, "property keys hidden from property lists", (HIDDEN_PROPERTIES,)),
+    Migration(5, "feedback records of many raters and their configs", (FEEDBACK_RECORDS, FEEDBACK_CONFIGS)),
 )
 
 

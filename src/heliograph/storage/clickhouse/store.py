@@ -14,10 +14,10 @@ import time
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
-from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
+from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, SortedValues, session_metrics
-from heliograph.domain.records import FEEDBACK_KEY, RequestRecord, now_ms
+from heliograph.domain.records import RequestRecord, now_ms
 from heliograph.domain.requests import RequestQuery, RequestSort
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import (
@@ -35,6 +35,7 @@ from heliograph.storage.clickhouse.client import (
     first_version,
     parse_url,
 )
+from heliograph.storage.clickhouse.feedback import ClickHouseFeedback, dimension_values, forget_feedback
 from heliograph.storage.clickhouse.insights import ClickHouseInsights
 from heliograph.storage.clickhouse.newest import newest_page
 from heliograph.storage.clickhouse.reads import (
@@ -77,7 +78,9 @@ _PAGE_SETTINGS = "max_block_size = 4096"
 NEWEST_FIRST = RequestSort("created_at", "desc")
 
 
-class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer):
+class ClickHouseStore(
+    ClickHouseFeedback, ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer
+):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, connection: Connection, *, cluster: str | None = None) -> None:
@@ -266,46 +269,6 @@ class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, 
 
     # -- sessions --------------------------------------------------------------------------------
 
-    async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        def work(session: WriteSession) -> str | None:
-            first = _first_request(session, org_id, session_id)
-            if first is not None:
-                row = (
-                    org_id,
-                    session_id,
-                    int(bool(rating)),
-                    now_ms(),
-                    change_version(),
-                    int(rating is None),
-                )
-                change_sessions(
-                    session,
-                    {(org_id, session_id)},
-                    lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), [row]),
-                )
-            return first
-
-        return await self._db.write(work)
-
-    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
-        def work(session: WriteSession) -> int:
-            params = Params()
-            known = session.rows(
-                f"SELECT DISTINCT session_id FROM {live_requests(params, org_id)} "
-                f"WHERE session_id IN {params.add(sorted(ratings), 'Array(String)')}",
-                params.values,
-            )
-            version, now = change_version(), now_ms()
-            rows = [(org_id, str(s), int(ratings[str(s)]), now, version, 0) for (s,) in known]
-            change_sessions(
-                session,
-                {(org_id, str(s)) for (s,) in known},
-                lambda: session.insert(SESSION_FEEDBACK.name, SESSION_FEEDBACK.column_names(), rows),
-            )
-            return len(rows)
-
-        return await self._db.write(work) if ratings else 0
-
     async def delete_session(self, *, org_id: str, session_id: str) -> bool:
         def work(session: WriteSession) -> bool:
             params = Params()
@@ -323,6 +286,7 @@ class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, 
                 session.insert(REQUESTS.name, _DELETION, gone)
                 for table in (SESSION_FEEDBACK, SESSION_TAGS):
                     session.insert(table.name, _SESSION_DELETION, [(org_id, session_id, version, 1)])
+                forget_feedback(session, org_id, session_id)
 
             change_sessions(session, {(org_id, session_id)}, delete)
             return True
@@ -409,12 +373,7 @@ class ClickHouseStore(ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, 
     ) -> list[FeedbackCounts]:
         params = Params()
         where = session_where(params, org_id, query)
-        if dimension in BUILTIN_DIMENSIONS:
-            values = "models" if dimension == "model" else "providers"
-        elif dimension == FEEDBACK_KEY:
-            values = "if(feedback IS NULL, [], [toString(feedback)])"
-        else:
-            values = f"arrayMap(p -> p.2, arrayFilter(p -> p.1 = {params.text(dimension)}, property_pairs))"
+        values = dimension_values(params, dimension)
         # The rollup keeps each value once per session: a session counts once for each value it carries.
         rows = await self._settled_rows(
             f"""SELECT value, count() AS sessions, countIf(feedback = 1), countIf(feedback = 0)

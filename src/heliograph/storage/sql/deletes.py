@@ -11,7 +11,15 @@ import sqlalchemy as sa
 
 from heliograph.domain.records import SESSION_NAME_KEY
 from heliograph.storage.sql.dialect import INT64_MAX
-from heliograph.storage.sql.schema import properties, requests, scores, session_tags, session_users, sessions
+from heliograph.storage.sql.schema import (
+    feedback_records,
+    properties,
+    requests,
+    scores,
+    session_tags,
+    session_users,
+    sessions,
+)
 from heliograph.storage.sql.writes import place_feedback
 
 __all__ = ["delete_request", "delete_session"]
@@ -63,7 +71,7 @@ def _lock_session(conn: sa.Connection, *, org_id: str, session_id: str) -> sa.Ro
 
 
 def _forget_session(conn: sa.Connection, *, org_id: str, session_id: str) -> None:
-    for table in (session_users, session_tags, sessions):
+    for table in (feedback_records, session_users, session_tags, sessions):
         conn.execute(sa.delete(table).where(table.c.org_id == org_id, table.c.session_id == session_id))
 
 

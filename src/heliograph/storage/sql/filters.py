@@ -11,9 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from heliograph.domain.filters import REQUEST_TABLE, FilterNode, Leaf, Never
+from heliograph.domain.filters import FEEDBACK_TABLE, REQUEST_TABLE, FilterNode, Leaf, Never
 from heliograph.domain.records import FEEDBACK_KEY
 from heliograph.storage.sql.schema import (
+    feedback_records,
     properties,
     property_value_prefix,
     requests,
@@ -117,7 +118,7 @@ def _probes(node: FilterNode) -> bool:
     if node is None or isinstance(node, Never):
         return False
     if isinstance(node, Leaf):
-        return node.field.table == REQUEST_TABLE or node.field.name == "session_tag"
+        return node.field.table in (REQUEST_TABLE, FEEDBACK_TABLE) or node.field.name == "session_tag"
     return _probes(node.left) or _probes(node.right)
 
 
@@ -136,6 +137,8 @@ def _session_leaf(leaf: Leaf) -> Condition:
         return _session_has_request(leaf)
     if leaf.field.name == "session_tag":
         return _exists_tag(leaf)
+    if leaf.field.table == FEEDBACK_TABLE:
+        return _exists_feedback(leaf)
     return OPERATOR_SQL[leaf.operator](_SESSION_COLUMNS[leaf.field.name], leaf.value)
 
 
@@ -254,4 +257,30 @@ def _exists_tag(leaf: Leaf) -> Condition:
             OPERATOR_SQL[operator](session_tags.c.tag, leaf.value),
         )
 
+    return _negatable(leaf.operator, matching)
+
+
+def _exists_feedback(leaf: Leaf) -> Condition:
+    """The session has a feedback record that matches (none that does, for a negative operator)."""
+    f = feedback_records.c
+
+    def matching(operator: str) -> Condition:
+        tests = [f.org_id == sessions.c.org_id, f.session_id == sessions.c.session_id]
+        match leaf.field.name:
+            case "value":
+                tests += [
+                    f.name == leaf.key,
+                    f.kind != "categorical",
+                    OPERATOR_SQL[operator](f.number, leaf.value),
+                ]
+            case "label":
+                tests += [f.name == leaf.key, OPERATOR_SQL[operator](f.label, leaf.value)]
+            case "has_comment":
+                tests += [f.comment.is_not(None), f.comment != ""]
+            case _:
+                tests.append(OPERATOR_SQL[operator](f[leaf.field.name], leaf.value))
+        return sa.exists().where(*tests).correlate_except(feedback_records)
+
+    if leaf.field.name == "has_comment":
+        return matching("equals") if leaf.value else ~matching("equals")
     return _negatable(leaf.operator, matching)

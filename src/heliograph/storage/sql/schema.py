@@ -11,6 +11,8 @@ __all__ = [
     "PROPERTY_VALUE_PREFIX_CHARS",
     "api_keys",
     "dashboard_sign_ins",
+    "feedback_configs",
+    "feedback_records",
     "hidden_properties",
     "metadata",
     "organizations",
@@ -196,4 +198,41 @@ hidden_properties = sa.Table(
     sa.Column("org_id", ORG_ID, primary_key=True),
     sa.Column("key", sa.String(256), primary_key=True),
     sa.Column("hidden_at_ms", sa.BigInteger, nullable=False),
+)
+
+# One row per (session, request, name, rater); `request_id` is '' for a record on the whole session, so
+# the unique key holds without NULLs. `id` is derived from that key (domain.feedback_values.feedback_id).
+# A value is kept by kind: a boolean as `number` 1 or 0, a number in `number`, a label in `label`.
+feedback_records = sa.Table(
+    "feedback_records",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", ORG_ID, nullable=False),
+    sa.Column("session_id", SESSION_ID, nullable=False),
+    sa.Column("request_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("rater", sa.String(256), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("number", sa.Float, nullable=True),
+    sa.Column("label", sa.String(64), nullable=True),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("org_id", "session_id", "request_id", "name", "rater"),
+    sa.Index("ix_feedback_records_org_name_updated", "org_id", "name", "updated_at_ms"),
+    sa.Index("ix_feedback_records_org_updated", "org_id", "updated_at_ms"),
+)
+
+feedback_configs = sa.Table(
+    "feedback_configs",
+    metadata,
+    sa.Column("org_id", ORG_ID, primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("min_value", sa.Float, nullable=True),
+    sa.Column("max_value", sa.Float, nullable=True),
+    sa.Column("labels", sa.Text, nullable=False),  # a JSON array of strings
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
 )

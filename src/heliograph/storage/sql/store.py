@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, FeedbackCounts
+from heliograph.domain.breakdown import FeedbackCounts
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics, session_metrics
 from heliograph.domain.records import RequestRecord, now_ms
@@ -39,6 +39,7 @@ from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
 from heliograph.storage.sql.engine import Engines, create_engines
+from heliograph.storage.sql.feedback import SqlFeedback, session_value_pairs
 from heliograph.storage.sql.insights import SqlInsights
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
@@ -61,7 +62,7 @@ from heliograph.storage.sql.selects import (
 )
 from heliograph.storage.sql.sign_ins import end_sign_in, sign_in_key, start_sign_in, touch_sign_in
 from heliograph.storage.sql.transfer import SqlTransfer
-from heliograph.storage.sql.writes import insert_batch, rate_session
+from heliograph.storage.sql.writes import insert_batch
 
 __all__ = ["SqlStore"]
 
@@ -81,7 +82,7 @@ _UNAVAILABLE = (
 )
 
 
-class SqlStore(SqlInsights, SqlTransfer):
+class SqlStore(SqlFeedback, SqlInsights, SqlTransfer):
     """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
@@ -356,24 +357,6 @@ class SqlStore(SqlInsights, SqlTransfer):
     async def delete_session(self, *, org_id: str, session_id: str) -> bool:
         return await self._write(lambda conn: delete_session(conn, org_id=org_id, session_id=session_id))
 
-    async def set_session_feedback(self, *, org_id: str, session_id: str, rating: bool | None) -> str | None:
-        return await self._write(
-            lambda conn: rate_session(
-                conn, org_id=org_id, session_id=session_id, rating=rating, now_ms=now_ms()
-            )
-        )
-
-    async def rate_sessions(self, *, org_id: str, ratings: Mapping[str, bool]) -> int:
-        def work(conn: sa.Connection) -> int:
-            now = now_ms()
-            rated = [
-                rate_session(conn, org_id=org_id, session_id=s, rating=r, now_ms=now)
-                for s, r in ratings.items()
-            ]
-            return sum(first is not None for first in rated)
-
-        return await self._write(work)
-
     async def get_session(self, *, org_id: str, session_id: str) -> SessionSummary | None:
         stmt = sa.select(sessions).where(sessions.c.org_id == org_id, sessions.c.session_id == session_id)
         async with self._read(transaction=True) as conn:
@@ -461,30 +444,8 @@ class SqlStore(SqlInsights, SqlTransfer):
     async def feedback_by_value(
         self, *, org_id: str, query: SessionQuery, dimension: str, limit: int
     ) -> list[FeedbackCounts]:
-        s, r = sessions.c, requests.c
         where = await self._sessions_where(org_id, query)
-        if dimension in BUILTIN_DIMENSIONS:
-            value = r.model if dimension == "model" else r.provider
-            source = sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id))
-        else:
-            value = properties.c.value
-            source = sa.join(
-                sa.join(sessions, requests, sa.and_(r.org_id == s.org_id, r.session_id == s.session_id)),
-                properties,
-                sa.and_(
-                    properties.c.org_id == r.org_id,
-                    properties.c.request_id == r.request_id,
-                    properties.c.key == dimension,
-                ),
-            )
-        # One row per (session, value): a session counts once for each value its requests carry.
-        pairs = (
-            sa.select(s.session_id, s.feedback, value.label("value"))
-            .select_from(source)
-            .where(*where)
-            .distinct()
-            .subquery()
-        )
+        pairs = session_value_pairs(dimension, where)
         sessions_count = sa.func.count()
         stmt = (
             sa.select(

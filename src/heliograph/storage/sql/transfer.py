@@ -24,6 +24,7 @@ from heliograph.errors import InvalidInput
 from heliograph.storage.sql.reads import load_requests
 from heliograph.storage.sql.schema import (
     api_keys,
+    feedback_records,
     organizations,
     properties,
     requests,
@@ -141,6 +142,7 @@ class SqlTransfer:
             count(scores),
             count(sessions, sessions.c.feedback.is_not(None)),
             count(session_tags),
+            count(feedback_records),
         )
         async with self._read() as conn:
             row = (await conn.execute(stmt)).one()
