@@ -92,10 +92,12 @@ def test_booleans_numbers_and_labels_match_a_hand_computed_answer(cast: Cast) ->
     with signed_in(alice) as browser:
         page = browser.get("/dashboard/feedback", params={"property": "variant", "name": "stars"})
         assert page.status_code == 200
-        summaries = dict(re.findall(r'<tr data-value="(\w)">.*?class="summary">\s*(.*?)\s*</td>', page.text, re.S))
+        summaries = dict(
+            re.findall(r'<tr data-value="(\w)">.*?class="summary">\s*(.*?)\s*</td>', page.text, re.S)
+        )
         assert summaries["A"].startswith("mean 4") and summaries["B"].startswith("mean 1.5")
-        tone = browser.get("/dashboard/feedback", params={"property": "variant", "name": "tone"}).text
-        assert "calm: 2, rude: 1" in tone and "calm: 0, rude: 2" in tone
+        tone_page = browser.get("/dashboard/feedback", params={"property": "variant", "name": "tone"}).text
+        assert "calm: 2, rude: 1" in tone_page and "calm: 0, rude: 2" in tone_page
         # The patterns page shows both feedback components, with a hostile comment as text.
         patterns = browser.get("/dashboard/patterns").text
         assert "Feedback records comparison" in patterns and "mean 4.5" in patterns
