@@ -45,6 +45,10 @@ REPAIR_BATCH = 10_000  # sessions recomputed per statement
 # Under a steady load, recompute at most this often unless a read waits: a cycle's cost grows far
 # slower than its sessions, so fewer, larger cycles leave more CPU to ingestion.
 CYCLE_SPACING_S = 1.0
+# Sessions queued at most: past this, a batch of requests waits for the queue before it is
+# acknowledged, so rollups never lag far behind (nor the queue grow) when requests come faster than
+# rollups are recomputed (a bulk load, a copy).
+MAX_BACKLOG = 50_000
 SessionKeys = set[tuple[str, str]]  # (org id, session id)
 RequestKeys = Set[tuple[str, str]]  # (org id, request id)
 
@@ -171,6 +175,11 @@ class RollupQueue:
     def cancel(self, token: int) -> None:
         """Note that the INSERT of `token` failed."""
         del self._running[token]
+
+    @property
+    def behind(self) -> bool:
+        """Whether more sessions wait for their rollups than MAX_BACKLOG."""
+        return len(self._pending) > MAX_BACKLOG
 
     async def settle(self) -> None:
         """Return once the sessions queued before this call are recomputed."""

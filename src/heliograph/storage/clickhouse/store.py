@@ -139,6 +139,8 @@ class ClickHouseStore(
             self._rollups.cancel(token)
             raise
         self._rollups.end(token, set(earliest), set(unique))
+        if self._rollups.behind:
+            await self._rollups.settle()
 
     # -- requests --------------------------------------------------------------------------------
 
