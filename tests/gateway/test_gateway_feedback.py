@@ -1,4 +1,5 @@
-"""The gateway's feedback route (`<gateway base>/feedback`, Helicone's `/v1/feedback`): answered by
+"""The gateway's feedback route (`<gateway base>/feedback`; Heliograph's `/v1/feedback` takes feedback
+records instead, issue 17): answered by
 Heliograph with the key in Helicone-Auth, never forwarded to the provider; and the legacy `helicone`
 package (1.0.14, with its own old openai, from a venv of its own) logging and rating through it."""
 
@@ -17,7 +18,7 @@ from support import Cast
 
 LEGACY_SCRIPT = Path(__file__).parents[1] / "clients" / "helicone_legacy_call.py"
 
-PATHS = ["/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback", "/v1/feedback"]
+PATHS = ["/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback"]
 
 
 def _post(cast: Cast, path: str, body: Any, key: str | None = None) -> httpx.Response:

@@ -285,10 +285,10 @@ CASES: dict[tuple[str, str], Check] = {
     ("DELETE", "/v1/feedback/{feedback_id}"): _feedback_deleted,
     ("POST", "/v1/feedback/query"): _feedback_listed,
     ("GET", "/v1/feedback/config"): _feedback_listed,
-    ("GET", "/v1/session/{session_id}/feedback"): _feedback_listed,
+    ("GET", "/v1/session/{sessionId}/feedback"): _feedback_listed,
     ("PUT", "/v1/feedback/config/{name}"): _config_put,
-    ("POST", "/v1/session/{session_id}/feedback-link"): _not_found_at(
-        "POST", "/v1/session/{session_id}/feedback-link", {}
+    ("POST", "/v1/session/{sessionId}/feedback-link"): _not_found_at(
+        "POST", "/v1/session/{sessionId}/feedback-link", {}
     ),
     ("GET", "/v1/feedback/public/{token}"): _link_used,
     ("POST", "/v1/feedback/public/{token}"): _link_used,
@@ -368,7 +368,7 @@ CASES: dict[tuple[str, str], Check] = {
     ),
     **{
         ("POST", path): _rated_by_id(path)
-        for path in ("/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback", "/v1/feedback")
+        for path in ("/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback")
     },
     ("POST", "/v1/admin/keys"): _admin_refused,
     **{("POST", path): _export(path) for path in ("/v1/traces", "/v1/trace/log-python", "/v1/trace/log")},

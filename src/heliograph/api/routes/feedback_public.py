@@ -24,6 +24,7 @@ from heliograph.api.feedback_schemas import (
     PublicFeedbackPublic,
 )
 from heliograph.api.routes.feedback import LinkSignerDep
+from heliograph.api.routing import JsonBodyRoute
 from heliograph.api.schemas import Envelope, iso_time
 from heliograph.domain import feedback
 from heliograph.domain.feedback_links import MAX_TOKEN_CHARS, LinkRateLimit
@@ -33,7 +34,7 @@ __all__ = ["PUBLIC_PREFIX", "FeedbackLinkCors", "router", "widget_files"]
 PUBLIC_PREFIX = "/v1/feedback/public/"
 STATIC = FilePath(__file__).parents[1] / "static"
 # No API key: the token in the path is the credential (an empty security list says so in OpenAPI).
-router = APIRouter(tags=["feedback links"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["feedback links"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute)
 NO_KEY: dict[str, Any] = {"security": []}
 
 TokenPath = Annotated[str, Path(min_length=1, max_length=MAX_TOKEN_CHARS)]
