@@ -29,13 +29,14 @@ async def newest_page(
     org_id: str,
     limit: int,
     offset: int,
-    page: Callable[[str, str], Awaitable[list[T]]],
+    page: Callable[[str], Awaitable[list[T]]],
 ) -> list[T]:
-    """`page(keys, since)`, a page of `limit` rows after `offset` in newest-first order, with the
-    narrowest bounds that leave it every row it would have without them: `keys` on the key columns of
-    requests (read before de-duplication, through the index), `since` on their times (after it)."""
+    """`page(bound)`, a page of `limit` rows after `offset` in newest-first order, with the narrowest
+    `bound` that leaves it every row it would have without one: a condition on the key columns and the
+    time of requests, which every version of a request shares, so it is read before de-duplication
+    (through the primary index and the time index)."""
     if not limit:
-        return await page("false", "true")
+        return await page("false")
     sessions = max(FIRST_SESSIONS, (limit + offset) * 8)
     org = params.text(org_id)
     while sessions <= MAX_SESSIONS:
@@ -50,12 +51,12 @@ async def newest_page(
         if int(str(in_store)) < sessions:  # every session is a candidate: read everything
             break
         t = params.number(int(str(since)))
-        keys = (
-            f"(session_id = '' OR session_id IN (SELECT session_id FROM sessions "
+        bound = (
+            f"created_at_ms >= {t} AND (session_id = '' OR session_id IN (SELECT session_id FROM sessions "
             f"WHERE org_id = {org} AND last_created_at_ms >= {t}))"
         )
-        result = await page(keys, f"created_at_ms >= {t}")
+        result = await page(bound)
         if len(result) >= limit:  # limit + offset rows match from t on: the page is whole
             return result
         sessions *= 8
-    return await page("true", "true")
+    return await page("true")

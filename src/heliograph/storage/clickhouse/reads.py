@@ -48,8 +48,8 @@ def live(table: str, alias: str | None = None) -> str:
 
 
 def live_requests(params: Params, org_id: str, *, columns: str = "*", keys: str = "true") -> str:
-    """A subquery of the organization's requests, each once; `keys` may narrow it by key columns
-    (`session_id`, `request_id`: every version of a row has the same), which the index then uses."""
+    """A subquery of the organization's requests, each once; `keys` may narrow it by what every version
+    of a row shares (its key columns and its time), which the indexes then use."""
     return f"(SELECT {columns} FROM {live('requests')} WHERE org_id = {params.text(org_id)} AND {keys})"
 
 

@@ -88,23 +88,24 @@ def _delete_moved_retries(session: WriteSession, requests: RequestKeys) -> Sessi
     """Delete each live copy of `requests` that a copy under another session key outranks (the first
     copy has the highest version), so a retry is stored once even when its session id changed,
     without a read before its INSERT. Returns the sessions that lost a copy."""
-    moved: list[tuple[str, str, str]] = []
+    moved: list[tuple[str, str, str, int]] = []
     ordered = sorted(requests)
     for start in range(0, len(ordered), REPAIR_BATCH):
         params = Params()
         ids = params.add(ordered[start : start + REPAIR_BATCH], "Array(Tuple(String, String))")
         moved += session.rows(
-            f"""SELECT org_id, session_id, request_id FROM (
-                SELECT org_id, session_id, request_id, version,
+            f"""SELECT org_id, session_id, request_id, created_at_ms FROM (
+                SELECT org_id, session_id, request_id, created_at_ms, version,
                     max(version) OVER (PARTITION BY org_id, request_id) AS newest
                 FROM {live("requests")} WHERE (org_id, request_id) IN {ids}
             ) WHERE version < newest""",
             params.values,
         )
     version = change_version()
-    deletions = [(org_id, session_id, request_id, version, 1) for org_id, session_id, request_id in moved]
-    session.insert("requests", ("org_id", "session_id", "request_id", "version", "deleted"), deletions)
-    return {(str(org_id), str(session_id)) for org_id, session_id, _ in moved if session_id}
+    deletions = [(*row, version, 1) for row in moved]  # with its time, as every version (store.py)
+    columns = ("org_id", "session_id", "request_id", "created_at_ms", "version", "deleted")
+    session.insert("requests", columns, deletions)
+    return {(str(org_id), str(session_id)) for org_id, session_id, _, _ in moved if session_id}
 
 
 def repair_rollups(session: WriteSession) -> None:

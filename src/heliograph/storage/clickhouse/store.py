@@ -68,8 +68,9 @@ from heliograph.storage.clickhouse.transfer import ClickHouseTransfer
 __all__ = ["ClickHouseStore"]
 
 _SELECT_REQUEST = ", ".join(REQUEST_COLUMNS)
-# The key and version columns of a deletion row (the other columns keep their defaults).
-_DELETION = ("org_id", "session_id", "request_id", "version", "deleted")
+# The key, time and version columns of a deletion row (the other columns keep their defaults). Every
+# version of a request has its time, so a read that skips granules by time sees all or none of them.
+_DELETION = ("org_id", "session_id", "request_id", "created_at_ms", "version", "deleted")
 _SESSION_DELETION = ("org_id", "session_id", "version", "deleted")
 # A page newest first reads the rollup in key order and stops at its last row: in small blocks, so
 # that a filter tests a few thousand sessions instead of 65,536 (1M requests: first page 18 -> 9 ms,
@@ -158,19 +159,22 @@ class ClickHouseStore(
             where += f" AND request_id IN {params.add(list(query.request_ids), 'Array(String)')}"
         order = request_order(params, query.sort)
 
-        def page(keys: str, since: str) -> Awaitable[list[StoredRequest]]:
+        def page(bound: str) -> Awaitable[list[StoredRequest]]:
             return self._requests(
                 params,
                 org_id,
-                f"{where} AND {since}",
+                where,
                 order=order,
                 limit=query.limit,
                 offset=query.offset,
-                keys=keys,
+                keys=bound,
+                # Every version of a request has its time (deletions too), so granules skipped by
+                # time hold no newer version of a row read: FINAL needs no re-expanded ranges.
+                settings="SETTINGS use_skip_indexes_if_final_exact_mode = 0" if bound != "true" else "",
             )
 
         if query.sort != NEWEST_FIRST:
-            return await page("true", "true")
+            return await page("true")
         await self._rollups.settle()
         return await newest_page(self._db.rows, params, org_id, query.limit, query.offset, page)
 
@@ -220,14 +224,14 @@ class ClickHouseStore(
         def work(session: WriteSession) -> bool:
             params = Params()
             found = session.rows(
-                f"SELECT session_id FROM {live_requests(params, org_id)} "
+                f"SELECT session_id, created_at_ms FROM {live_requests(params, org_id)} "
                 f"WHERE request_id = {params.text(request_id)} LIMIT 1",
                 params.values,
             )
             if not found:
                 return False
-            (session_id,) = found[0]
-            row = (org_id, session_id, request_id, change_version(), 1)
+            session_id, created_at_ms = found[0]
+            row = (org_id, session_id, request_id, created_at_ms, change_version(), 1)
             changed = {(org_id, str(session_id))} if session_id else set()
             change_sessions(session, changed, lambda: session.insert(REQUESTS.name, _DELETION, [row]))
             return True
@@ -244,10 +248,11 @@ class ClickHouseStore(
         limit: int,
         offset: int = 0,
         keys: str = "true",
+        settings: str = "",
     ) -> list[StoredRequest]:
         rows = await self._settled_rows(
             f"SELECT {_SELECT_REQUEST} FROM {live_requests(params, org_id, keys=keys)} WHERE {where} "
-            f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
+            f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)} {settings}",
             params.values,
         )
         if not rows:
@@ -275,14 +280,14 @@ class ClickHouseStore(
         def work(session: WriteSession) -> bool:
             params = Params()
             ids = session.rows(
-                f"SELECT request_id FROM {live_requests(params, org_id)} "
+                f"SELECT request_id, created_at_ms FROM {live_requests(params, org_id)} "
                 f"WHERE session_id = {params.text(session_id)} AND session_id != ''",
                 params.values,
             )
             if not ids:
                 return False
             version = change_version()
-            gone = [(org_id, session_id, request_id, version, 1) for (request_id,) in ids]
+            gone = [(org_id, session_id, request_id, created, version, 1) for request_id, created in ids]
 
             def delete() -> None:
                 session.insert(REQUESTS.name, _DELETION, gone)
