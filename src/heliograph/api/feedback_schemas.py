@@ -95,8 +95,8 @@ class FeedbackQueryCreate(_Body):
     min_value: StrictInt | StrictFloat | None = Field(None, description="Numeric records at least this")
     max_value: StrictInt | StrictFloat | None = Field(None, description="Numeric records at most this")
     timeFilter: TimeFilter | None = Field(None, description="Records last updated in this window")
-    limit: StrictInt = Field(100, ge=1, le=1000)
-    offset: StrictInt = Field(0, ge=0, le=1_000_000)
+    limit: int = Field(100, ge=1, le=1000, strict=False)
+    offset: int = Field(0, ge=0, le=1_000_000, strict=False)
 
 
 class FeedbackConfigUpdate(_Body):
@@ -133,7 +133,7 @@ class FeedbackLinkCreate(_Body):
     name: NameField = "rating"
     rater: RaterField | None = Field(None, description="Who the end user is; default a new random rater")
     request_id: RequestIdField | None = None
-    expires_in_s: StrictInt = Field(7 * 24 * 3600, ge=60, le=MAX_LINK_LIFETIME_S)
+    expires_in_s: int = Field(7 * 24 * 3600, ge=60, le=MAX_LINK_LIFETIME_S, strict=False)
 
 
 class FeedbackLinkPublic(BaseModel):
