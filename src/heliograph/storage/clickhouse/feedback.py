@@ -30,7 +30,7 @@ from heliograph.storage.clickhouse.rollups import change_sessions
 from heliograph.storage.clickhouse.schema import FEEDBACK_CONFIGS, FEEDBACK_RECORDS, SESSION_FEEDBACK
 from heliograph.storage.clickhouse.selects import session_where
 
-__all__ = ["ClickHouseFeedback", "dimension_values", "forget_feedback"]
+__all__ = ["ClickHouseFeedback", "dimension_values", "first_request", "forget_feedback"]
 
 _RECORD_COLUMNS = FEEDBACK_RECORDS.column_names()[:-2]  # without version and deleted
 _SELECT_RECORD = ", ".join(_RECORD_COLUMNS)
@@ -153,7 +153,8 @@ def _rate_from_records(session: WriteSession, org_id: str, session_id: str) -> N
     )
 
 
-def _first_request(session: WriteSession, org_id: str, session_id: str) -> str | None:
+def first_request(session: WriteSession, org_id: str, session_id: str) -> str | None:
+    """The id of the session's first request (earliest, ties by smallest id), or None."""
     params = Params()
     rows = session.rows(
         f"SELECT request_id FROM {live_requests(params, org_id)} "
@@ -166,7 +167,7 @@ def _first_request(session: WriteSession, org_id: str, session_id: str) -> str |
 
 def _rate_as_api(session: WriteSession, org_id: str, session_id: str, rating: bool | None) -> str | None:
     """The seed's rating: the `api` rater's `rating` record set or deleted; the first request's id."""
-    first = _first_request(session, org_id, session_id)
+    first = first_request(session, org_id, session_id)
     if first is None:
         return None
     if rating is not None:

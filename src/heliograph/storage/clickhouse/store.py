@@ -35,7 +35,12 @@ from heliograph.storage.clickhouse.client import (
     first_version,
     parse_url,
 )
-from heliograph.storage.clickhouse.feedback import ClickHouseFeedback, dimension_values, forget_feedback
+from heliograph.storage.clickhouse.feedback import (
+    ClickHouseFeedback,
+    dimension_values,
+    first_request,
+    forget_feedback,
+)
 from heliograph.storage.clickhouse.insights import ClickHouseInsights
 from heliograph.storage.clickhouse.newest import newest_page
 from heliograph.storage.clickhouse.reads import (
@@ -414,22 +419,10 @@ class ClickHouseStore(
 
     async def set_session_tag(self, *, org_id: str, session_id: str, tag: str) -> bool:
         def work(session: WriteSession) -> bool:
-            if _first_request(session, org_id, session_id) is None:
+            if first_request(session, org_id, session_id) is None:
                 return False
             row = (org_id, session_id, tag, now_ms(), change_version(), 0)
             session.insert(SESSION_TAGS.name, SESSION_TAGS.column_names(), [row])
             return True
 
         return await self._db.write(work)
-
-
-def _first_request(session: WriteSession, org_id: str, session_id: str) -> str | None:
-    """The id of the session's first request (earliest, ties by smallest id), or None."""
-    params = Params()
-    rows = session.rows(
-        f"SELECT request_id FROM {live_requests(params, org_id)} "
-        f"WHERE session_id = {params.text(session_id)} AND session_id != '' "
-        "ORDER BY created_at_ms, request_id LIMIT 1",
-        params.values,
-    )
-    return str(rows[0][0]) if rows else None
