@@ -98,15 +98,26 @@ def test_every_operation_answers_as_documented(
     by_status[response.status_code] = by_status.get(response.status_code, 0) + 1
 
 
+def _not_one_sort(sort: Any) -> bool:
+    """A sort that names other than one order (400: a silently dropped key would be a wrong order)."""
+    if not isinstance(sort, dict) or not sort:
+        return False
+    nested = [value for key, value in sort.items() if key in ("properties", "values")]
+    return len(sort) != 1 or any(not isinstance(value, dict) or len(value) != 1 for value in nested)
+
+
 def _breaks_a_rule_json_schema_cannot_state(body: Any) -> bool:
     """A time window that ends before it starts, a moment outside 1970..9999, a custom trace's time
     as text that is neither epoch digits nor ISO 8601 (in a `{start, end}` window too), or a filter
     past the size limits (conditions
-    counted over the whole tree): valid field by field, refused with 400 as the schema's descriptions
-    say."""
+    counted over the whole tree), or a sort of several keys (or a nested properties sort of none or
+    several, docs/compatibility.md): valid field by field, refused with 400 as the schema's
+    descriptions say."""
     if not isinstance(body, dict):
         return False
-    if any(_too_large(body.get(name)) for name in ("filter", "userFilter")):
+    if any(_too_large(body.get(name)) for name in ("filter", "userFilter")) or _not_one_sort(
+        body.get("sort")
+    ):
         return True
     if isinstance(body.get("timeFilter"), dict) and "start" in body["timeFilter"]:
         return _unreadable_window(body["timeFilter"])
