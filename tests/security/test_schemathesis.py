@@ -57,6 +57,7 @@ _CHECKED_AGAINST_CONFIGS = {
     "/v1/feedback/public/{token}",
     "/v1/feedback/config/{name}",
     "/v1/session/feedback/breakdown",
+    "/v1/session/{sessionId}/feedback-link",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from heliograph.api.schemas import NO_NUL, TimeFilter, _Body, iso_time
 from heliograph.domain.feedback_links import MAX_LINK_LIFETIME_S
@@ -46,6 +46,16 @@ NameField = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, patter
 RaterField = Annotated[str, Field(min_length=1, max_length=MAX_RATER_CHARS, pattern=NO_NUL)]
 RequestIdField = Annotated[str, Field(min_length=1, max_length=36, pattern=NO_NUL)]
 CommentField = Annotated[str, Field(max_length=MAX_COMMENT_CHARS, pattern=NO_NUL)]
+
+
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# JSON Schema's integer: a whole number, 95.0 included (with strict=False), never a boolean.
+WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 
 class FeedbackRecordCreate(_Body):
@@ -95,8 +105,8 @@ class FeedbackQueryCreate(_Body):
     min_value: StrictInt | StrictFloat | None = Field(None, description="Numeric records at least this")
     max_value: StrictInt | StrictFloat | None = Field(None, description="Numeric records at most this")
     timeFilter: TimeFilter | None = Field(None, description="Records last updated in this window")
-    limit: int = Field(100, ge=1, le=1000, strict=False)
-    offset: int = Field(0, ge=0, le=1_000_000, strict=False)
+    limit: WholeNumber = Field(100, ge=1, le=1000, strict=False)
+    offset: WholeNumber = Field(0, ge=0, le=1_000_000, strict=False)
 
 
 class FeedbackConfigUpdate(_Body):
@@ -133,7 +143,7 @@ class FeedbackLinkCreate(_Body):
     name: NameField = "rating"
     rater: RaterField | None = Field(None, description="Who the end user is; default a new random rater")
     request_id: RequestIdField | None = None
-    expires_in_s: int = Field(7 * 24 * 3600, ge=60, le=MAX_LINK_LIFETIME_S, strict=False)
+    expires_in_s: WholeNumber = Field(7 * 24 * 3600, ge=60, le=MAX_LINK_LIFETIME_S, strict=False)
 
 
 class FeedbackLinkPublic(BaseModel):
