@@ -23,6 +23,7 @@ from heliograph.api.routes import (
     gateway_feedback,
     health,
     metrics,
+    monitors,
     properties,
     requests,
     sessions,
@@ -38,11 +39,13 @@ from heliograph.dashboard.auth import origin_of
 from heliograph.domain.feedback_links import FeedbackLinkSigner, LinkRateLimit
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
+from heliograph.domain.webhooks import WebhookPolicy
 from heliograph.errors import Unavailable
 from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.http_protocol import TimedHttpProtocol
 from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.monitors.runner import MonitorRunner
 from heliograph.netguard import AddressPolicy
 from heliograph.storage import open_store
 from heliograph.storage.sql.engine import SQLITE_READER_RECYCLE_S
@@ -59,6 +62,7 @@ ROUTERS = (
     properties.router,
     evals.router,
     gateway_feedback.router,
+    monitors.router,
     admin.router,
 )
 
@@ -106,6 +110,16 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         # Before any reader connects: a SQLite connection plans with the statistics it loaded first.
         await _refresh_statistics_once(store)
         pipeline.start()
+        app.state.webhook_policy = webhook_policy(settings)
+        runner = MonitorRunner(
+            store,
+            interval_s=settings.monitor_interval_s,
+            backoff_s=settings.webhook_backoff_s,
+            timeout_s=settings.webhook_timeout_s,
+            policy=app.state.webhook_policy,
+            dashboard_base=settings.public_url or f"http://{settings.host}:{settings.port}",
+        )
+        runner.start()
         statistics = asyncio.create_task(_refresh_statistics(store), name="heliograph-statistics")
         _freeze_startup_heap()
         try:
@@ -114,6 +128,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             statistics.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await statistics
+            await runner.stop()
             # Gateway records still being written go first, then every queued batch, then the pool.
             await proxy.close()
             await pipeline.stop()
@@ -147,6 +162,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.mount("/static", widget_files(), name="widget")
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
+
+
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    """Where monitor webhooks may go, from HELIOGRAPH_WEBHOOK_ALLOW_PRIVATE and _ALLOWED_HOSTS."""
+    return WebhookPolicy.from_settings(
+        allow_private=settings.webhook_allow_private, allowed_hosts=settings.webhook_allowed_hosts
+    )
 
 
 async def _refresh_statistics(store: Store) -> None:

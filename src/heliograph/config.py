@@ -120,6 +120,30 @@ class Settings(BaseSettings):
         description="Most feedback sends one link token may make in 60 seconds (429 past it).",
     )
 
+    monitor_interval_s: float = Field(
+        60.0, gt=0, le=86_400, description="Seconds between evaluations of the feedback monitors."
+    )
+    webhook_backoff_s: float = Field(
+        30.0,
+        gt=0,
+        le=3_600,
+        description="Seconds before a failed monitor webhook's first retry; each retry waits twice the last, "
+        "and a delivery not made within 120 times this (1 hour at the default) is marked failed.",
+    )
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds a monitor webhook's receiver has to answer one attempt."
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let monitor webhooks go to loopback, private, link-local and other internal addresses "
+        "(refused by default, as the gateway refuses them).",
+    )
+    webhook_allowed_hosts: str | None = Field(
+        None,
+        description="When set, the only hosts monitor webhooks may go to: comma-separated names, addresses "
+        "or networks, checked before any name is resolved (listed internal hosts are allowed).",
+    )
+
     def feedback_origin_list(self) -> list[str]:
         """The origins allowed to send feedback with a link; `["*"]` for any."""
         listed = [o.strip().rstrip("/") for o in (self.feedback_origins or "").split(",") if o.strip()]

@@ -21,6 +21,7 @@ from heliograph.domain.feedback_values import (
 )
 from heliograph.domain.filters import FilterNode
 from heliograph.domain.metrics import SessionMetrics
+from heliograph.domain.monitors import Delivery, Monitor, MonitorSpec, MonitorStatus, WindowRecord
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.requests import RequestQuery
 from heliograph.domain.sessions import SessionQuery
@@ -351,3 +352,49 @@ class Store(Protocol):
 
     async def copy_counts(self, *, org_id: str) -> dict[str, int]:
         """Stored rows per COPIED_TABLES name (properties without session feedback)."""
+
+    # Feedback monitors and their webhooks (domain.monitors)
+    async def feedback_window(
+        self, *, org_id: str, filter: FilterNode, name: str, start_ms: int, end_ms: int, limit: int
+    ) -> list[WindowRecord]:
+        """The records of `name` updated in [start_ms, end_ms) on the sessions `filter` matches, newest
+        update first, at most `limit`."""
+
+    async def create_monitor(self, *, org_id: str, spec: MonitorSpec) -> Monitor:
+        """Store a new monitor (state `insufficient_data`, never evaluated)."""
+
+    async def update_monitor(self, *, org_id: str, monitor_id: str, spec: MonitorSpec) -> Monitor | None:
+        """Replace a monitor's spec, keeping its status; None when the organization has no such monitor."""
+
+    async def get_monitor(self, *, org_id: str, monitor_id: str) -> Monitor | None: ...
+
+    async def list_monitors(self, *, org_id: str | None) -> list[Monitor]:
+        """The organization's monitors by creation time (every organization's with None: the evaluator)."""
+
+    async def delete_monitor(self, *, org_id: str, monitor_id: str) -> bool:
+        """Delete a monitor with its deliveries (pending ones are never sent); False when absent."""
+
+    async def record_evaluation(
+        self, *, org_id: str, monitor_id: str, status: MonitorStatus, delivery: Delivery | None
+    ) -> bool:
+        """Store a monitor's new status together with the delivery of its transition, if any. Nothing is
+        stored (False) when the stored status has counted other transitions than `status.transitions`
+        less one for a delivery (another evaluator got there first), or the monitor is gone. A delivery
+        whose id is stored is kept as it is."""
+
+    async def add_delivery(self, *, delivery: Delivery) -> None:
+        """Store a new delivery (a test delivery)."""
+
+    async def due_deliveries(self, *, now_ms: int, limit: int) -> list[Delivery]:
+        """Pending deliveries of every organization whose next attempt is due, oldest due first."""
+
+    async def update_delivery(self, *, delivery: Delivery) -> None:
+        """Store the outcome of an attempt (status, attempts, next attempt, status code, error)."""
+
+    async def list_deliveries(self, *, org_id: str, monitor_id: str, limit: int) -> list[Delivery]:
+        """A monitor's deliveries, newest first."""
+
+    async def take_lease(self, *, name: str, holder: str, ttl_ms: int) -> bool:
+        """Take or keep the lease `name` for `ttl_ms` from now: True when `holder` holds it now (it was
+        free, expired or already its own), False when another holder's lease is still running. Every
+        process and server on one database sees one holder at a time (see each backend's limits)."""

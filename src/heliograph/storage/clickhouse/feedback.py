@@ -30,7 +30,7 @@ from heliograph.storage.clickhouse.rollups import change_sessions
 from heliograph.storage.clickhouse.schema import FEEDBACK_CONFIGS, FEEDBACK_RECORDS, SESSION_FEEDBACK
 from heliograph.storage.clickhouse.selects import session_where
 
-__all__ = ["ClickHouseFeedback", "dimension_values", "first_request", "forget_feedback"]
+__all__ = ["ClickHouseFeedback", "dimension_values", "first_request", "forget_feedback", "value_of"]
 
 _RECORD_COLUMNS = FEEDBACK_RECORDS.column_names()[:-2]  # without version and deleted
 _SELECT_RECORD = ", ".join(_RECORD_COLUMNS)
@@ -45,14 +45,14 @@ def _value_columns(value: FeedbackValue) -> tuple[str, float | None, str | None]
     return "numeric", float(value), None
 
 
-def _value_of(kind: str, number: float | None, label: str | None) -> FeedbackValue:
+def value_of(kind: str, number: float | None, label: str | None) -> FeedbackValue:
     value: FeedbackValue = bool(number) if kind == "boolean" else label if kind == "categorical" else number  # type: ignore[assignment]
     return value
 
 
 def _record(row: tuple[Any, ...]) -> FeedbackRecord:
     r = dict(zip(_RECORD_COLUMNS, row, strict=True))
-    value = _value_of(r["kind"], r["number"], r["label"])
+    value = value_of(r["kind"], r["number"], r["label"])
     return FeedbackRecord(
         id=r["id"],
         session_id=r["session_id"],
@@ -285,7 +285,7 @@ class ClickHouseFeedback:
             ) AS f ON f.session_id = p.session_id LIMIT {int(limit)}""",
             params.values,
         )
-        return [(str(v), _value_of(kind, number, label)) for v, kind, number, label in rows]
+        return [(str(v), value_of(kind, number, label)) for v, kind, number, label in rows]
 
     async def put_feedback_config(self, *, org_id: str, config: FeedbackConfig) -> None:
         row = (

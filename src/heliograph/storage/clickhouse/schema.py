@@ -236,6 +236,74 @@ FEEDBACK_CONFIGS = Table(
     ("org_id", "name"),
     "cityHash64(org_id, name)",
 )
+# Feedback monitors (clickhouse/monitors.py): the spec a caller edits, and apart from it the status the
+# evaluator writes, so that neither write overwrites the other.
+MONITORS = Table(
+    "monitors",
+    (
+        ("org_id", "String"),
+        ("id", "String"),
+        ("name", "String"),
+        ("feedback_name", "String"),
+        ("metric", "LowCardinality(String)"),
+        ("operator", "LowCardinality(String)"),
+        ("threshold", "Float64"),
+        ("window_s", "Int64"),
+        ("min_rated", "Int64"),
+        ("filter", "Nullable(String)"),
+        ("webhook_url", "String"),
+        ("webhook_secret", "String"),
+        ("created_at_ms", "Int64"),
+        ("updated_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "id"),
+    "cityHash64(org_id)",
+)
+MONITOR_STATES = Table(
+    "monitor_states",
+    (
+        ("org_id", "String"),
+        ("monitor_id", "String"),
+        ("state", "LowCardinality(String)"),
+        ("value", "Nullable(Float64)"),
+        ("rated", "Int64"),
+        ("evaluated_at_ms", "Nullable(Int64)"),
+        ("transitions", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "monitor_id"),
+    "cityHash64(org_id)",
+)
+# A delivery is first written with version 1, below every later change of it: writing it again (a
+# restart that finds the transition unwritten) never undoes a recorded attempt.
+MONITOR_DELIVERIES = Table(
+    "monitor_deliveries",
+    (
+        ("org_id", "String"),
+        ("monitor_id", "String"),
+        ("id", "String"),
+        ("kind", "LowCardinality(String)"),
+        ("body", "String"),
+        ("status", "LowCardinality(String)"),
+        ("attempts", "Int64"),
+        ("next_attempt_at_ms", "Int64"),
+        ("status_code", "Nullable(Int64)"),
+        ("error", "Nullable(String)"),
+        ("created_at_ms", "Int64"),
+        ("updated_at_ms", "Int64"),
+        *_VERSIONED,
+    ),
+    ("org_id", "monitor_id", "id"),
+    "cityHash64(org_id)",
+)
+# A lease's claims: each is a newer version of the row of its name; the newest is the holder.
+LEASES = Table(
+    "leases",
+    (("name", "String"), ("holder", "String"), ("expires_at_ms", "Int64"), *_VERSIONED),
+    ("name",),
+    "cityHash64(name)",
+)
 TABLES = (
     ORGANIZATIONS,
     API_KEYS,
@@ -248,6 +316,10 @@ TABLES = (
     HIDDEN_PROPERTIES,
     FEEDBACK_RECORDS,
     FEEDBACK_CONFIGS,
+    MONITORS,
+    MONITOR_STATES,
+    MONITOR_DELIVERIES,
+    LEASES,
 )
 
 
@@ -264,6 +336,11 @@ MIGRATIONS = (
     Migration(3, "dashboard sign-ins kept on the server", (SIGN_INS,)),
     Migration(4, "property keys hidden from property lists", (HIDDEN_PROPERTIES,)),
     Migration(5, "feedback records of many raters and their configs", (FEEDBACK_RECORDS, FEEDBACK_CONFIGS)),
+    Migration(
+        6,
+        "feedback monitors, their deliveries and leases",
+        (MONITORS, MONITOR_STATES, MONITOR_DELIVERIES, LEASES),
+    ),
 )
 
 

@@ -42,6 +42,7 @@ from heliograph.storage.clickhouse.feedback import (
     forget_feedback,
 )
 from heliograph.storage.clickhouse.insights import ClickHouseInsights
+from heliograph.storage.clickhouse.monitors import ClickHouseMonitors
 from heliograph.storage.clickhouse.newest import newest_page
 from heliograph.storage.clickhouse.reads import (
     ROLLUP_COLUMNS,
@@ -85,7 +86,12 @@ NEWEST_FIRST = RequestSort("created_at", "desc")
 
 
 class ClickHouseStore(
-    ClickHouseFeedback, ClickHouseInsights, ClickHouseTenants, ClickHouseSignIns, ClickHouseTransfer
+    ClickHouseFeedback,
+    ClickHouseInsights,
+    ClickHouseMonitors,
+    ClickHouseTenants,
+    ClickHouseSignIns,
+    ClickHouseTransfer,
 ):
     """The ClickHouse implementation of `heliograph.domain.store.Store`."""
 

@@ -33,7 +33,7 @@ from heliograph.storage.sql.dialect import Dialect, insert
 from heliograph.storage.sql.schema import feedback_configs, feedback_records, properties, requests, sessions
 from heliograph.storage.sql.writes import rate_session
 
-__all__ = ["SqlFeedback", "session_value_pairs", "value_columns"]
+__all__ = ["SqlFeedback", "record_value", "session_value_pairs", "value_columns"]
 
 _CHANGED = ("source", "kind", "number", "label", "comment", "updated_at_ms")
 
@@ -47,7 +47,7 @@ def value_columns(value: FeedbackValue) -> dict[str, Any]:
     return {"kind": "numeric", "number": float(value), "label": None}
 
 
-def _record_value(row: Any) -> FeedbackValue:
+def record_value(row: Any) -> FeedbackValue:
     value: FeedbackValue = (
         bool(row.number) if row.kind == "boolean" else row.label if row.kind == "categorical" else row.number
     )
@@ -55,7 +55,7 @@ def _record_value(row: Any) -> FeedbackValue:
 
 
 def _record(row: Any) -> FeedbackRecord:
-    value = _record_value(row)
+    value = record_value(row)
     return FeedbackRecord(
         id=row.id,
         session_id=row.session_id,
@@ -285,7 +285,7 @@ class SqlFeedback:
         )
         async with self._read(cached=query.filter is None) as conn:
             rows = (await conn.execute(stmt)).all()
-        return [(str(row.value), _record_value(row)) for row in rows]
+        return [(str(row.value), record_value(row)) for row in rows]
 
     async def put_feedback_config(self, *, org_id: str, config: FeedbackConfig) -> None:
         row = {

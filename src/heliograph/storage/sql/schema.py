@@ -14,7 +14,10 @@ __all__ = [
     "feedback_configs",
     "feedback_records",
     "hidden_properties",
+    "leases",
     "metadata",
+    "monitor_deliveries",
+    "monitors",
     "organizations",
     "properties",
     "property_value_prefix",
@@ -235,4 +238,61 @@ feedback_configs = sa.Table(
     sa.Column("labels", sa.Text, nullable=False),  # a JSON array of strings
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+# A feedback monitor (domain.monitors): its spec, and the status of its last evaluation, which only the
+# evaluator writes (an edit changes the spec columns alone). `transitions` numbers its changes into and
+# out of `firing`; a change is written only where the stored count is the one the evaluator read.
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", ORG_ID, nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("feedback_name", sa.String(64), nullable=False),
+    sa.Column("metric", sa.String(16), nullable=False),
+    sa.Column("operator", sa.String(4), nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("window_s", sa.BigInteger, nullable=False),
+    sa.Column("min_rated", sa.BigInteger, nullable=False),
+    sa.Column("filter", sa.Text, nullable=True),  # JSON text
+    sa.Column("webhook_url", sa.Text, nullable=False),
+    sa.Column("webhook_secret", sa.Text, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("rated", sa.BigInteger, nullable=False),
+    sa.Column("evaluated_at_ms", sa.BigInteger, nullable=True),
+    sa.Column("transitions", sa.BigInteger, nullable=False),
+)
+
+# One webhook of a monitor; `body` is sent as it is on every attempt (each with a fresh signature).
+monitor_deliveries = sa.Table(
+    "monitor_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", ORG_ID, nullable=False),
+    sa.Column("monitor_id", sa.String(36), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.BigInteger, nullable=False),
+    sa.Column("next_attempt_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_monitor_deliveries_org_monitor", "org_id", "monitor_id", "created_at_ms"),
+    sa.Index("ix_monitor_deliveries_status_next", "status", "next_attempt_at_ms"),
+)
+
+# Who does a job that one process of all those on the database must do (the monitor evaluator, the
+# webhook sender), until when; taken by an UPDATE conditional on expiry (sql/monitors.py).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at_ms", sa.BigInteger, nullable=False),
 )

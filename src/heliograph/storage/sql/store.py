@@ -42,6 +42,7 @@ from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.feedback import SqlFeedback, session_value_pairs
 from heliograph.storage.sql.insights import SqlInsights
 from heliograph.storage.sql.metric_values import column_values
+from heliograph.storage.sql.monitors import SqlMonitors
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
 from heliograph.storage.sql.reads import load_requests, load_sessions
 from heliograph.storage.sql.schema import (
@@ -82,7 +83,7 @@ _UNAVAILABLE = (
 )
 
 
-class SqlStore(SqlFeedback, SqlInsights, SqlTransfer):
+class SqlStore(SqlFeedback, SqlInsights, SqlMonitors, SqlTransfer):
     """The SQL implementation of `heliograph.domain.store.Store`."""
 
     def __init__(self, engines: Engines) -> None:
