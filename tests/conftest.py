@@ -88,6 +88,7 @@ CHDB_SERVER_SUITES = (
     "api/test_helicone_compatibility.py",
     "api/test_properties.py",
     "api/test_evals.py",
+    "api/test_monitors.py",
     "api/test_ingest.py",
     "api/test_ingest_captured.py",
     "api/test_otlp.py",
@@ -177,7 +178,12 @@ def server(
         f"{fake_upstream}/v1",
         "--anthropic-base-url",
         fake_upstream,
-        env={"HELIOGRAPH_GATEWAY_ALLOWED_HOSTS": "127.0.0.1"},
+        # Schemathesis creates monitors with any webhook URL: this server sends webhooks to 127.0.0.1
+        # only, and refuses every other host before resolving its name.
+        env={
+            "HELIOGRAPH_GATEWAY_ALLOWED_HOSTS": "127.0.0.1",
+            "HELIOGRAPH_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        },
     )
     yield running
     stop_server(running)
