@@ -129,8 +129,13 @@ class SqlMonitors:
             f.org_id == org_id, f.name == name, f.updated_at_ms >= start_ms, f.updated_at_ms < end_ms
         )
         if filter is not None:
+            # A join on the session's key, not `IN (matching sessions)`: each record then probes its own
+            # session (and that session's properties) by index. The IN form let PostgreSQL, before its
+            # first ANALYZE of a new table, test every matching session for every record (400 records
+            # on 400 sessions: 6 s).
             where = await self._sessions_where(org_id, SessionQuery(filter=filter))
-            stmt = stmt.where(f.session_id.in_(sa.select(sessions.c.session_id).where(*where)))
+            on_session = sa.and_(sessions.c.org_id == f.org_id, sessions.c.session_id == f.session_id)
+            stmt = stmt.select_from(feedback_records.join(sessions, on_session)).where(*where)
         stmt = stmt.order_by(f.updated_at_ms.desc(), f.id).limit(limit)
         async with self._read(cached=filter is None) as conn:
             rows = (await conn.execute(stmt)).all()
