@@ -22,7 +22,7 @@ from monitor_support import (
     verify,
     wait_until,
 )
-from support import Server, Tenant, new_tenant, skip_on_chdb, start_server, stop_server
+from support import Cast, Server, Tenant, new_tenant, skip_on_chdb, start_server, stop_server
 
 
 @pytest.fixture
@@ -206,3 +206,90 @@ def test_retries_follow_the_backoff_and_a_killed_server_delivers_once_when_the_r
     (sent,) = _deliveries(alice, monitor_id)
     assert (sent["state"], sent["status"], sent["status_code"]) == ("firing", "sent", 200)
     assert sent["attempts"] > pending["attempts"]
+
+
+class TestMonitorCrud:
+    """On the shared server (webhooks to 127.0.0.1 only): create, read, edit and delete, and bad input
+    answered with the envelope and nothing stored."""
+
+    def test_a_monitor_is_created_read_edited_and_deleted_without_showing_its_secret(
+        self, cast: Cast
+    ) -> None:
+        client = cast.alice.client
+        body = {**_BODY, "filter": {"request_response_rmt": {"model": {"equals": "gpt-4o"}}}}
+        created = client.post("/v1/monitors", json=body)
+        assert created.status_code == 201, created.text
+        monitor = created.json()["data"]
+        assert monitor["state"] == "insufficient_data" and monitor["value"] is None
+        assert monitor["filter"] == body["filter"] and monitor["feedback_name"] == "rating"
+        path = f"/v1/monitors/{monitor['id']}"
+        assert client.get(path).json()["data"] == monitor
+        edited = client.put(path, json={**body, "name": "renamed", "threshold": 0.5, "filter": "all"})
+        assert edited.status_code == 200, edited.text
+        assert (edited.json()["data"]["name"], edited.json()["data"]["filter"]) == ("renamed", None)
+        assert [m["name"] for m in client.get("/v1/monitors").json()["data"]] == ["renamed"]
+        assert client.get(f"{path}/deliveries").json() == {"data": [], "error": None}
+        assert "secret" not in client.get("/v1/monitors").text
+        assert client.delete(path).json() == {"data": None, "error": None}
+        gone = client.get(path)
+        assert gone.status_code == 404 and gone.json()["data"] is None
+        assert client.delete(path).status_code == 404
+
+    @pytest.mark.parametrize(
+        ("change", "status", "message"),
+        [
+            pytest.param({"filter": {"nope": {}}}, 400, "Unknown filter table", id="unknown-filter-table"),
+            pytest.param(
+                {"webhook_url": "https://hooks.example.com/x"},
+                400,
+                "HELIOGRAPH_WEBHOOK_ALLOWED_HOSTS",
+                id="host-not-allowed",
+            ),
+            pytest.param({"webhook_url": "ftp://127.0.0.1/x"}, 400, "Invalid webhook_url", id="not-http"),
+            pytest.param({"metric": "median"}, 422, "metric", id="unknown-metric"),
+            pytest.param({"webhook_secret": "short"}, 422, "webhook_secret", id="short-secret"),
+            pytest.param({"window_s": 0}, 422, "window_s", id="empty-window"),
+        ],
+    )
+    def test_bad_input_is_refused_with_the_envelope_and_nothing_is_stored(
+        self, cast: Cast, change: dict[str, Any], status: int, message: str
+    ) -> None:
+        client = cast.alice.client
+        kept = client.post("/v1/monitors", json=_BODY).json()["data"]
+        before = client.get("/v1/monitors").json()
+        for answer in (
+            client.post("/v1/monitors", json={**_BODY, **change}),
+            client.put(f"/v1/monitors/{kept['id']}", json={**_BODY, **change, "name": "changed"}),
+        ):
+            assert answer.status_code == status, answer.text
+            assert answer.json()["data"] is None and message in answer.json()["error"]
+        assert client.get("/v1/monitors").json() == before
+
+    def test_an_unknown_monitor_is_not_found(self, cast: Cast) -> None:
+        for method, suffix in (
+            ("GET", ""),
+            ("PUT", ""),
+            ("DELETE", ""),
+            ("POST", "/test"),
+            ("GET", "/deliveries"),
+        ):
+            answer = cast.alice.client.request(
+                method, f"/v1/monitors/no-such-monitor{suffix}", json=_BODY if method == "PUT" else None
+            )
+            assert answer.status_code == 404, answer.text
+            assert answer.json() == {
+                "data": None,
+                "error": "No monitor 'no-such-monitor' in this organization",
+            }
+
+
+_BODY: dict[str, Any] = {
+    "name": "thumbs down",
+    "metric": "negative_rate",
+    "operator": "gt",
+    "threshold": 0.25,
+    "window_s": 3600,
+    "min_rated": 10,
+    "webhook_url": "http://127.0.0.1:9/hook",
+    "webhook_secret": "a-secret-of-some-length",
+}

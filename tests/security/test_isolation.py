@@ -36,6 +36,7 @@ class Secrets:
     marker: str  # in her session name, property value and message body
     upstream: str  # the fake provider, for calls through /gateway
     feedback_id: str  # her reviewer's feedback record (its comment is the marker)
+    monitor_id: str  # her feedback monitor (named with the marker)
 
 
 @pytest.fixture
@@ -52,6 +53,8 @@ def secrets(cast: Cast, fake_upstream: str) -> Secrets:
     assert client.put("/v1/feedback/config/note", json=config).status_code == 200
     record = {"session_id": session_id, "name": "note", "value": "fine", "rater": "rev", "comment": marker}
     feedback_id = client.post("/v1/feedback", json=record).json()["data"]["id"]
+    monitor = client.post("/v1/monitors", json=_monitor_body(marker))
+    assert monitor.status_code == 201, monitor.text
     return Secrets(
         session_id,
         request_id,
@@ -59,7 +62,22 @@ def secrets(cast: Cast, fake_upstream: str) -> Secrets:
         marker=marker,
         upstream=f"{fake_upstream}/v1",
         feedback_id=feedback_id,
+        monitor_id=monitor.json()["data"]["id"],
     )
+
+
+def _monitor_body(name: str) -> dict[str, Any]:
+    # Port 9 (discard) on loopback: nothing listens, and the monitor never fires here anyway.
+    return {
+        "name": name,
+        "metric": "negative_rate",
+        "operator": "gt",
+        "threshold": 0.99,
+        "window_s": 3600,
+        "min_rated": 1000,
+        "webhook_url": "http://127.0.0.1:9/hook",
+        "webhook_secret": f"{name}-secret",
+    }
 
 
 Check = Callable[[Tenant, Secrets], None]
@@ -235,6 +253,22 @@ def _wait_until_logged(tenant: Tenant, session_id: str) -> None:
     raise AssertionError(f"the proxied call was not logged into {tenant.name}")
 
 
+def _monitor_not_found(method: str, suffix: str = "", body: Any = None) -> Check:
+    def check(bob: Tenant, secrets: Secrets) -> None:
+        _not_found(bob.client.request(method, f"/v1/monitors/{secrets.monitor_id}{suffix}", json=body))
+
+    return check
+
+
+def _own_monitor(bob: Tenant, secrets: Secrets) -> None:
+    """Bob's new monitor is his alone, and his list shows none of Alice's."""
+    created = bob.client.post("/v1/monitors", json=_monitor_body("bob's"))
+    assert created.status_code == 201, created.text
+    listed = bob.client.get("/v1/monitors")
+    _shows_nothing_of(secrets, listed)
+    assert [m["id"] for m in listed.json()["data"]] == [created.json()["data"]["id"]]
+
+
 SESSION_BODY = query_body()
 WINDOW = {"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"}
 EVALS_BODY = {"filter": "all", "timeFilter": WINDOW}
@@ -371,6 +405,13 @@ CASES: dict[tuple[str, str], Check] = {
         for path in ("/openai/v1/feedback", "/anthropic/v1/feedback", "/gateway/feedback")
     },
     ("POST", "/v1/admin/keys"): _admin_refused,
+    ("POST", "/v1/monitors"): _own_monitor,
+    ("GET", "/v1/monitors"): _empty_answer("GET", "/v1/monitors"),
+    ("GET", "/v1/monitors/{monitor_id}"): _monitor_not_found("GET"),
+    ("PUT", "/v1/monitors/{monitor_id}"): _monitor_not_found("PUT", body=_monitor_body("taken")),
+    ("DELETE", "/v1/monitors/{monitor_id}"): _monitor_not_found("DELETE"),
+    ("POST", "/v1/monitors/{monitor_id}/test"): _monitor_not_found("POST", "/test"),
+    ("GET", "/v1/monitors/{monitor_id}/deliveries"): _monitor_not_found("GET", "/deliveries"),
     **{("POST", path): _export(path) for path in ("/v1/traces", "/v1/trace/log-python", "/v1/trace/log")},
     **{
         (method, f"{prefix}/{{path}}"): _proxied(method, prefix)
@@ -380,10 +421,17 @@ CASES: dict[tuple[str, str], Check] = {
 }
 
 
-def _feedback_of(tenant: Tenant) -> tuple[Any, Any]:
-    """Every feedback record and config the tenant can see."""
+def _feedback_of(tenant: Tenant) -> tuple[Any, Any, Any]:
+    """Every feedback record, config and monitor spec (with its deliveries) the tenant can see."""
     records = tenant.client.post("/v1/feedback/query", json={"limit": 1000}).json()
-    return records, tenant.client.get("/v1/feedback/config").json()
+    monitors = [
+        (
+            {k: v for k, v in m.items() if k not in ("state", "value", "rated", "evaluated_at")},
+            tenant.client.get(f"/v1/monitors/{m['id']}/deliveries").json(),
+        )
+        for m in tenant.client.get("/v1/monitors").json()["data"]
+    ]
+    return records, tenant.client.get("/v1/feedback/config").json(), monitors
 
 
 def _documented_operations(server: Server) -> set[tuple[str, str]]:

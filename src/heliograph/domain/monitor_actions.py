@@ -19,8 +19,11 @@ MAX_DELIVERIES = 1_000  # most deliveries one list answers
 
 
 def stored_filter(raw: object) -> str | None:
-    """The filter as stored (JSON text), None for none; InvalidInput when the parser rejects it."""
-    return None if parse_filter(raw) is None else json.dumps(raw, separators=(",", ":"))
+    """The filter as stored (JSON text), None for none (null, "all" or {}); InvalidInput when the
+    parser rejects it."""
+    if raw is None or parse_filter(raw) is None:
+        return None
+    return json.dumps(raw, separators=(",", ":"))
 
 
 def checked_spec(spec: MonitorSpec, policy: WebhookPolicy) -> MonitorSpec:
