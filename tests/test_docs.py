@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from pathlib import Path
 
 from typer.main import get_command
@@ -11,6 +12,7 @@ from typer.main import get_command
 from heliograph import errors
 from heliograph.cli.main import app
 from heliograph.config import Settings
+from heliograph.domain.webhooks import sign
 from heliograph.storage.sql.schema import metadata
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -84,3 +86,20 @@ def test_the_errors_docstring_draws_every_error_with_its_status() -> None:
     drawn = dict(re.findall(r"[├└]── (\w+)\s+(\d{3})", errors.__doc__ or ""))
     actual = {cls.__name__: str(cls.status_code) for cls in errors.HeliographError.__subclasses__()}
     assert drawn == actual
+
+
+def test_the_monitor_webhook_verification_in_the_docs_accepts_heliograph_s_signature_alone() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "monitors.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    namespace: dict[str, object] = {}
+    exec(code, namespace)  # the documented snippet, as a receiver would paste it
+    verify = namespace["verify"]
+    assert callable(verify)
+    body, now = '{"state":"firing","value":0.4}', int(time.time())
+    header = sign("whsec-0123456789", body, timestamp=now)
+    assert verify("whsec-0123456789", body.encode(), header) is True
+    assert verify("another-secret", body.encode(), header) is False
+    assert verify("whsec-0123456789", body.replace("0.4", "0.1").encode(), header) is False
+    stale = sign("whsec-0123456789", body, timestamp=now - 3600)
+    assert verify("whsec-0123456789", body.encode(), stale) is False
+    assert verify("whsec-0123456789", body.encode(), "garbage") is False

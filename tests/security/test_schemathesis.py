@@ -60,6 +60,11 @@ _CHECKED_AGAINST_CONFIGS = {
     "/v1/session/{sessionId}/feedback-link",
 }
 
+# A monitor's webhook_url must be an http(s) URL on a host the server's settings allow (the test server
+# allows 127.0.0.1 only), and its filter must parse: rules on settings and on the filter language that
+# the document does not state, refused with 400 as documented.
+_CHECKED_AGAINST_SETTINGS = {"/v1/monitors", "/v1/monitors/{monitor_id}"}
+
 
 @pytest.fixture
 def fuzzer(server: Server) -> Iterator[Tenant]:
@@ -88,7 +93,10 @@ def test_every_operation_answers_as_documented(
     excluded = []
     if case.path in _UNDECLARED_METHODS_NOT_405:
         excluded += [schemathesis.checks.unsupported_method, schemathesis.checks.allow_header_conformance]
-    if _breaks_a_rule_json_schema_cannot_state(case.body) or case.path in _CHECKED_AGAINST_CONFIGS:
+    if (
+        _breaks_a_rule_json_schema_cannot_state(case.body)
+        or case.path in _CHECKED_AGAINST_CONFIGS | _CHECKED_AGAINST_SETTINGS
+    ):
         excluded.append(schemathesis.checks.positive_data_acceptance)
     response = case.call_and_validate(
         base_url=server.base_url,
