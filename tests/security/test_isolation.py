@@ -465,7 +465,13 @@ def bob_browser(cast: Cast) -> Iterator[httpx.Client]:
         yield client
 
 
-DASHBOARD_PAGES = ["/dashboard/sessions", "/dashboard/metrics", "/dashboard/feedback?property=note", "/"]
+DASHBOARD_PAGES = [
+    "/dashboard/sessions",
+    "/dashboard/metrics",
+    "/dashboard/feedback?property=note",
+    "/dashboard/monitors",
+    "/",
+]
 
 
 class TestDashboard:
@@ -498,3 +504,16 @@ class TestDashboard:
         assert response.status_code == 404
         assert snapshot(cast.alice) == before
         assert re.search(r"not found", response.text, re.IGNORECASE)
+
+    def test_bob_can_neither_see_edit_nor_delete_alice_s_monitor_from_the_dashboard(
+        self, cast: Cast, secrets: Secrets, bob_browser: httpx.Client
+    ) -> None:
+        before = _feedback_of(cast.alice)
+        path = f"/dashboard/monitors/{secrets.monitor_id}"
+        page = bob_browser.get(path)
+        assert page.status_code == 404 and secrets.marker not in page.text
+        origin = {"Origin": cast.bob.server.base_url}
+        edit = {**_monitor_body("taken"), "window_min": "60", "filter_json": ""}
+        assert bob_browser.post(path, data=edit, headers=origin).status_code == 404
+        assert bob_browser.post(f"{path}/delete", headers=origin).status_code == 404
+        assert _feedback_of(cast.alice) == before

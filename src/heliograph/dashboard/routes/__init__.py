@@ -10,6 +10,7 @@ from heliograph.dashboard.routes import (
     compare,
     entry,
     metrics,
+    monitors,
     patterns,
     session,
     session_feedback,
@@ -20,6 +21,6 @@ from heliograph.dashboard.routes import (
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-for _page in (sign_in, sessions, session_feedback, session, metrics, compare, patterns, api_docs):
+for _page in (sign_in, sessions, session_feedback, session, metrics, compare, monitors, patterns, api_docs):
     router.include_router(_page.router)
 router.include_router(entry.router)  # last: its catch-all answers the dashboard's unknown paths
