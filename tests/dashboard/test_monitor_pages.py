@@ -3,11 +3,14 @@ create and edit forms (an empty secret keeps the stored one), deliveries, and ba
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from html import unescape
 from typing import Any
 
-from dashboard.dashboard_support import page_title, signed_in
+from dashboard.dashboard_support import log_session, page_title, rate, signed_in
+from heliograph.domain.breakdown import wilson_interval
 from support import Cast
 
 FORM = {
@@ -79,3 +82,37 @@ def test_bad_input_in_the_form_is_explained_and_nothing_is_stored(cast: Cast) ->
             errors = re.findall(r'<p class="message error"[^>]*>(.*?)</p>', answer.text, re.S)
             assert len(errors) == 1 and message in unescape(errors[0]), (change, errors)
         assert _api_monitors(cast) == []
+
+
+def _trend_of(html: str) -> dict[str, Any]:
+    found = re.search(
+        r'<script type="application/json" data-chart-for="feedback-trend">(.*?)</script>', html, re.S
+    )
+    assert found, html[:2000]
+    data: dict[str, Any] = json.loads(unescape(found.group(1)))
+    return data
+
+
+def test_the_comparison_page_draws_each_value_s_positive_rate_per_day_with_its_wilson_band(
+    cast: Cast,
+) -> None:
+    day = 86_400_000
+    today = int(time.time() * 1000) // day * day
+    ratings = {"A": [True, True, True, False], "B": [True, False, False, False]}
+    for variant, values in ratings.items():
+        for rating in values:
+            session = log_session(cast.alice, start_ms=today + 1_000, properties={"Variant": variant})
+            rate(cast.alice, session, rating)
+    with signed_in(cast.alice) as browser:
+        page = browser.get("/dashboard/feedback?property=variant&range=7d")
+    assert page.status_code == 200, page.text
+    trend = _trend_of(page.text)
+    assert trend["kind"] == "trend" and len(trend["labels"]) == 7 and trend["marks"] == []
+    by_value = {s["label"]: s for s in trend["series"]}
+    assert set(by_value) == {"A", "B"}
+    for value, positive_rate in (("A", 0.75), ("B", 0.25)):
+        series = by_value[value]
+        assert series["data"][:6] == [None] * 6 and series["data"][6] == positive_rate
+        assert series["rated"][6] == 4
+        low, high = wilson_interval(round(positive_rate * 4), 4)
+        assert (series["low"][6], series["high"][6]) == (low, high)

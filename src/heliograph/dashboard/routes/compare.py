@@ -21,6 +21,7 @@ from heliograph.dashboard.listing import (
     SessionListView,
 )
 from heliograph.dashboard.rendering import partial_target, render
+from heliograph.dashboard.trend import trend_chart
 from heliograph.domain import feedback
 from heliograph.domain.breakdown import BUILTIN_DIMENSIONS, MAX_BREAKDOWN_VALUES, breakdown, check_dimension
 from heliograph.domain.feedback_values import MAX_NAME_CHARS
@@ -114,5 +115,14 @@ async def compare_page(request: Request, viewer: ViewerDep, store: StoreDep) -> 
             org_id=viewer.org_id, query=query, dimension=dimension, limit=MAX_BREAKDOWN_VALUES
         )
         context["rows"] = breakdown(counts)
+        context["trend_data"] = await trend_chart(
+            store,
+            org_id=viewer.org_id,
+            query=query,
+            dimension=dimension,
+            values=[c.value for c in counts],
+            time_range=RANGES[view.time_range],
+            now=now_ms(),
+        )
     headers = {"HX-Push-Url": view.url()} if target == RESULTS else None
     return render(template, context, headers=headers)
