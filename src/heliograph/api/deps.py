@@ -13,10 +13,11 @@ from fastapi import Depends, Request
 from heliograph.domain.keys import hash_api_key
 from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
+from heliograph.domain.webhooks import WebhookPolicy
 from heliograph.errors import Unauthorized
 from heliograph.ingest.pipeline import IngestPipeline
 
-__all__ = ["CurrentOrg", "PipelineDep", "PricesDep", "StoreDep", "org_for_bearer"]
+__all__ = ["CurrentOrg", "PipelineDep", "PricesDep", "StoreDep", "WebhookPolicyDep", "org_for_bearer"]
 
 
 async def _store(request: Request) -> Store:
@@ -34,7 +35,13 @@ async def _prices(request: Request) -> PriceTable:
     return prices
 
 
+async def _webhook_policy(request: Request) -> WebhookPolicy:
+    policy: WebhookPolicy = request.app.state.webhook_policy
+    return policy
+
+
 StoreDep = Annotated[Store, Depends(_store)]
+WebhookPolicyDep = Annotated[WebhookPolicy, Depends(_webhook_policy)]
 PipelineDep = Annotated[IngestPipeline, Depends(_pipeline)]
 PricesDep = Annotated[PriceTable, Depends(_prices)]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from heliograph.api.deps import CurrentOrg, StoreDep
+from heliograph.api.deps import CurrentOrg, StoreDep, WebhookPolicyDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.monitor_schemas import DeliveryPublic, MonitorCreate, MonitorPublic
 from heliograph.api.routing import AuthenticatedRoute
@@ -18,7 +18,6 @@ from heliograph.domain.monitor_actions import (
     queue_test_delivery,
     stored_filter,
 )
-from heliograph.domain.webhooks import WebhookPolicy
 from heliograph.errors import NotFound
 
 __all__ = ["router"]
@@ -28,21 +27,13 @@ router = APIRouter(tags=["monitors"], responses=ERROR_RESPONSES, route_class=Aut
 MonitorIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-async def _policy(request: Request) -> WebhookPolicy:
-    policy: WebhookPolicy = request.app.state.webhook_policy
-    return policy
-
-
-PolicyDep = Annotated[WebhookPolicy, Depends(_policy)]
-
-
 def _dashboard_base(request: Request) -> str:
     return request.app.state.public_origin or str(request.base_url).rstrip("/")
 
 
 @router.post("/v1/monitors", status_code=201, response_model=Envelope[MonitorPublic])
 async def create_monitor(
-    body: MonitorCreate, org_id: CurrentOrg, store: StoreDep, policy: PolicyDep
+    body: MonitorCreate, org_id: CurrentOrg, store: StoreDep, policy: WebhookPolicyDep
 ) -> Envelope[MonitorPublic]:
     """Create a monitor; it is evaluated from the next turn of the evaluator on."""
     spec = checked_spec(body.spec(stored_filter(body.filter)), policy)
@@ -64,7 +55,11 @@ async def get_monitor(
 
 @router.put("/v1/monitors/{monitor_id}", response_model=Envelope[MonitorPublic])
 async def update_monitor(
-    monitor_id: MonitorIdPath, body: MonitorCreate, org_id: CurrentOrg, store: StoreDep, policy: PolicyDep
+    monitor_id: MonitorIdPath,
+    body: MonitorCreate,
+    org_id: CurrentOrg,
+    store: StoreDep,
+    policy: WebhookPolicyDep,
 ) -> Envelope[MonitorPublic]:
     """Replace a monitor's spec; its state stays until the next evaluation."""
     spec = checked_spec(body.spec(stored_filter(body.filter)), policy)

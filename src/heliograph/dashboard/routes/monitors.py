@@ -10,12 +10,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from heliograph.api.deps import StoreDep
+from heliograph.api.deps import StoreDep, WebhookPolicyDep
 from heliograph.dashboard.auth import SameOrigin, ViewerDep
 from heliograph.dashboard.rendering import PageNotFound, render
 from heliograph.domain.monitor_actions import checked_spec, find_monitor, stored_filter
 from heliograph.domain.monitors import Monitor, MonitorSpec
-from heliograph.domain.webhooks import WebhookPolicy
 from heliograph.errors import InvalidInput, NotFound
 
 __all__ = ["router"]
@@ -79,11 +78,6 @@ def _spec(
     )
 
 
-def _policy(request: Request) -> WebhookPolicy:
-    policy: WebhookPolicy = request.app.state.webhook_policy
-    return policy
-
-
 def _form_context(monitor: Monitor | None) -> dict[str, Any]:
     return {"metrics": METRICS, "operators": OPERATORS, "monitor": monitor}
 
@@ -126,9 +120,9 @@ FormText = Annotated[str, Form(max_length=4096)]
 @router.post(LIST_PATH, dependencies=[SameOrigin])
 @router.post(LIST_PATH + "/{monitor_id}", dependencies=[SameOrigin])
 async def save_monitor(
-    request: Request,
     viewer: ViewerDep,
     store: StoreDep,
+    policy: WebhookPolicyDep,
     name: FormText,
     metric: FormText,
     operator: FormText,
@@ -163,7 +157,7 @@ async def save_monitor(
                 webhook_url=webhook_url,
                 webhook_secret=secret,
             ),
-            _policy(request),
+            policy,
         )
     except NotFound:
         raise PageNotFound("monitor") from None
