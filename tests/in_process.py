@@ -55,6 +55,7 @@ def serve_in_process(database_url: str, log_path: Path, *, fake_upstream: str) -
         openai_base_url=f"{fake_upstream}/v1",
         anthropic_base_url=fake_upstream,
         gateway_allowed_hosts="127.0.0.1",
+        webhook_allowed_hosts="127.0.0.1",  # webhooks go nowhere else, and no name is resolved
     )
     app = create_app(settings)
     loop = asyncio.new_event_loop()

@@ -21,6 +21,9 @@ FAR_PAST_MS, FAR_FUTURE_MS = 0, 4_102_444_800_000
 # Test servers create tenants' keys over HTTP (POST /v1/admin/keys): a chdb store admits one process.
 ADMIN_TOKEN = "test-admin-token-0123456789"
 SERVER_START_SECONDS = 30
+# Every test server: keys over HTTP, and monitor webhooks to 127.0.0.1 alone, refused for any other host
+# before its name is resolved (schemathesis creates monitors with any URL it likes).
+TEST_SERVER_ENV = {"HELIOGRAPH_ADMIN_TOKEN": ADMIN_TOKEN, "HELIOGRAPH_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
 
 
 @dataclass
@@ -81,7 +84,7 @@ def start_server(
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "HELIOGRAPH_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})},
+            env={**os.environ, **TEST_SERVER_ENV, **(env or {})},
         )
     server = Server(f"http://127.0.0.1:{port}", database_url, log_path, process)
     deadline = time.monotonic() + SERVER_START_SECONDS
