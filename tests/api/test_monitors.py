@@ -157,13 +157,13 @@ def test_two_workers_send_one_webhook_per_transition(
     skip_on_chdb(empty_database_url)  # chdb admits one process: --workers 2 is refused
     server = servers.start(empty_database_url, "--workers", "2")
     alice = servers.tenant(server)
-    b = log_sessions(alice, variant="B", count=50)
-    rate(alice, b[:20], False)
-    rate(alice, b[20:], True)
+    b = log_sessions(alice, variant="B", count=30)
+    rate(alice, b[:12], False)  # 40% down
+    rate(alice, b[12:], True)
     monitor_id = _create(alice, monitor_body(receiver, "/b", "B"))
     wait_until("B fires", lambda: receiver.states("/b") == ["firing"])
     evaluations_after(alice, monitor_id, 3)
-    rate(alice, b[:15], True)
+    rate(alice, b[:9], True)  # 10% down
     wait_until("B resolves", lambda: receiver.states("/b") == ["firing", "resolved"])
     evaluations_after(alice, monitor_id, 3)
     assert receiver.states("/b") == ["firing", "resolved"]
