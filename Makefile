@@ -21,7 +21,7 @@ run: install
 	$(BIN)/heliograph serve --ready-key .heliograph/api-key --demo $(if $(PORT),--port $(PORT))
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=40
 
 # The fast lane (under 90 s): the domain tests, and the server-level suites in process: the app through
 # httpx's ASGI transport on SQLite (tests/in_process.py). `make test` stays the whole truth.

@@ -17,7 +17,7 @@ import pytest
 
 __all__ = ["client_venv"]
 
-INSTALL_TIMEOUT_S = 900  # helicone-async's resolution has taken minutes
+INSTALL_TIMEOUT_S = 900
 
 
 def client_venv(name: str, requirements: list[str]) -> Path:

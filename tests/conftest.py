@@ -105,8 +105,9 @@ CHDB_SERVER_SUITES = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the chdb runs of the server-level suites in CHDB_SERVER_SUITES only, and in process
-    (IN_PROCESS) the SQLite runs only (deselect the rest)."""
+    """Keep the chdb runs of the server-level suites in CHDB_SERVER_SUITES only, a test marked
+    `backends(...)` on those backends only, and in process (IN_PROCESS) the SQLite runs only (deselect
+    the rest)."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
@@ -119,7 +120,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             bool(databases & {"chdb", "postgresql"}) or item.get_closest_marker("real_server") is not None
         )
         on_chdb = "chdb" in databases and suite not in CHDB_SERVER_SUITES
-        (dropped if on_chdb or elsewhere else kept).append(item)
+        marked = item.get_closest_marker("backends")
+        not_here = marked is not None and bool(databases - {None, *marked.args})
+        (dropped if on_chdb or elsewhere or not_here else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -22,7 +22,7 @@ from heliograph.testing.fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS, W
 from ingest_support import stored_row
 from support import Cast
 
-HELICONE_ASYNC = ["helicone-async==1.1.1", "openai==1.109.1"]
+HELICONE_ASYNC = ["-r", str(Path(__file__).parents[1] / "clients" / "helicone-async-1.1.1.txt")]
 CLIENT_SCRIPT = Path(__file__).parents[1] / "clients" / "helicone_async_call.py"
 GPT_COST_USD = (PROMPT_TOKENS * 150 + COMPLETION_TOKENS * 600) / 1e9
 TEXT = "".join(WORDS)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from heliograph.api.schemas import iso_time
+from heliograph.api.request_schemas import iso_time
 from heliograph.domain.sessions import SessionQuery
 from heliograph.errors import InvalidInput
 from heliograph.storage.sql.store import SqlStore

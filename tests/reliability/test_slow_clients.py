@@ -50,12 +50,12 @@ def _connect(server: Server) -> socket.socket:
     return socket.create_connection((address.hostname, address.port), timeout=TRICKLE_S)
 
 
-def _trickle(server: Server, head: bytes, then: bytes) -> tuple[bytes, float]:
+def _trickle(server: Server, head: bytes, then: bytes) -> tuple[bytes, int]:
     """Send `head`, then `then` a byte every BYTE_EVERY_S until the server answers or hangs up;
-    what it answered and how long after `head` the connection ended."""
+    what it answered and how many bytes of `then` it had by then."""
     with _connect(server) as sock:
         sock.sendall(head)
-        started = time.monotonic()
+        sent = 0
         for byte in then:
             if select.select([sock], [], [], BYTE_EVERY_S)[0]:
                 break  # the server answered (or closed)
@@ -63,29 +63,28 @@ def _trickle(server: Server, head: bytes, then: bytes) -> tuple[bytes, float]:
                 sock.sendall(bytes([byte]))
             except (BrokenPipeError, ConnectionResetError):
                 break
+            sent += 1
         answer = b""
         try:
             while chunk := sock.recv(65536):
                 answer += chunk
         except ConnectionResetError:  # closed while a trickled byte was in flight; the answer came first
             pass
-        return answer, time.monotonic() - started
+        return answer, sent
 
 
 def test_a_head_trickled_a_byte_at_a_time_gets_408_and_the_connection_closes(tenant: Tenant) -> None:
     head = f"Host: localhost\r\nAuthorization: Bearer {tenant.key}\r\nX-Pad: {'a' * 200}\r\n\r\n".encode()
-    answer, took = _trickle(tenant.server, b"GET /healthz HTTP/1.1\r\n", head)
+    answer, sent = _trickle(tenant.server, b"GET /healthz HTTP/1.1\r\n", head)
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"The request head did not arrive within 1 s" in answer
-    assert took < DEADLINE_S + 2
+    assert sent < len(head)  # cut off at the deadline, long before the trickle ends
 
 
 def test_a_connection_that_sends_nothing_is_closed(strict_server: Server) -> None:
     with _connect(strict_server) as sock:
-        started = time.monotonic()
-        answer = sock.recv(65536)
+        answer = sock.recv(65536)  # the socket's own timeout (TRICKLE_S) fails a server that waits on
         assert answer.startswith(b"HTTP/1.1 408 ")
-        assert time.monotonic() - started < DEADLINE_S + 2
 
 
 def test_a_body_trickled_a_byte_at_a_time_gets_408_and_nothing_is_stored(tenant: Tenant) -> None:
@@ -93,10 +92,10 @@ def test_a_body_trickled_a_byte_at_a_time_gets_408_and_nothing_is_stored(tenant:
         "POST /custom/v1/log HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {tenant.key}\r\nContent-Length: 200\r\n\r\n"
     ).encode()
-    answer, took = _trickle(tenant.server, head, b"{" + b" " * 199)
+    answer, sent = _trickle(tenant.server, head, b"{" + b" " * 199)
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"The request body did not arrive within 1 s" in answer
-    assert took < DEADLINE_S + 2
+    assert sent < 200  # cut off at the deadline, long before the trickle ends
     assert stored_row_count(tenant) == 0
 
 

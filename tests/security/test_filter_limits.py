@@ -3,7 +3,6 @@ one beyond it gets 400 naming the limit (never a 503 "retry shortly"), and nothi
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -68,12 +67,10 @@ def test_the_filter_at_the_limit_finds_what_it_matches(alice: Tenant) -> None:
 @pytest.mark.parametrize(
     "leaves", [pytest.param(998, id="998-beyond-sqlite-depth"), pytest.param(32_766, id="32766")]
 )
-def test_the_attack_runs_filters_get_400_at_once_never_503(alice: Tenant, leaves: int) -> None:
+def test_the_attack_runs_filters_get_400_never_503(alice: Tenant, leaves: int) -> None:
     before = snapshot(alice)
-    started = time.perf_counter()
     response = alice.client.post("/v1/session/query", json=query_body(filter=balanced_or(leaves)))
     assert response.status_code == 400, response.text
     assert "at most" in response.json()["error"]
-    assert time.perf_counter() - started < 5  # 28 s before the limit, for the 32,766 leaves
     assert snapshot(alice) == before
     assert httpx.get(f"{alice.server.base_url}/healthz", timeout=10).status_code == 200

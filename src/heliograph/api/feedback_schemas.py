@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from heliograph.api.schemas import NO_NUL, TimeFilter, _Body, iso_time
+from heliograph.api.request_schemas import iso_time
+from heliograph.api.schemas import NO_NUL, TimeFilter, _Body
 from heliograph.domain.feedback_links import MAX_LINK_LIFETIME_S
 from heliograph.domain.feedback_values import (
     MAX_COMMENT_CHARS,

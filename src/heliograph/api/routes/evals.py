@@ -15,9 +15,10 @@ from heliograph.api.insight_schemas import (
     EvalQueryCreate,
     ScoreDistributionPublic,
 )
+from heliograph.api.request_schemas import iso_time
 from heliograph.api.routes.requests import request_uuid
 from heliograph.api.routing import AuthenticatedRoute
-from heliograph.api.schemas import Envelope, RequestIdPath, iso_time
+from heliograph.api.schemas import Envelope, RequestIdPath
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.insights import DAY_MS, distributions, in_window, score_summaries, shift_of
 from heliograph.domain.requests import page

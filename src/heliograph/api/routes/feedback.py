@@ -18,8 +18,9 @@ from heliograph.api.feedback_schemas import (
     FeedbackQueryCreate,
     FeedbackRecordCreate,
 )
+from heliograph.api.request_schemas import iso_time
 from heliograph.api.routing import AuthenticatedRoute
-from heliograph.api.schemas import Envelope, SessionIdPath, iso_time
+from heliograph.api.schemas import Envelope, SessionIdPath
 from heliograph.domain import feedback
 from heliograph.domain.feedback_links import FeedbackLinkSigner
 from heliograph.domain.feedback_values import FeedbackConfig, FeedbackEntry, FeedbackQuery

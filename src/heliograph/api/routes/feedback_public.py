@@ -23,9 +23,10 @@ from heliograph.api.feedback_schemas import (
     PublicFeedbackCreate,
     PublicFeedbackPublic,
 )
+from heliograph.api.request_schemas import iso_time
 from heliograph.api.routes.feedback import LinkSignerDep
 from heliograph.api.routing import JsonBodyRoute
-from heliograph.api.schemas import Envelope, iso_time
+from heliograph.api.schemas import Envelope
 from heliograph.domain import feedback
 from heliograph.domain.feedback_links import MAX_TOKEN_CHARS, LinkRateLimit
 

@@ -21,8 +21,9 @@ from heliograph.api.insight_schemas import (
     ValueCostPublic,
     ValueCountPublic,
 )
+from heliograph.api.request_schemas import iso_time
 from heliograph.api.routing import AuthenticatedRoute
-from heliograph.api.schemas import Envelope, iso_time
+from heliograph.api.schemas import Envelope
 from heliograph.domain.filters import parse_filter
 from heliograph.domain.insights import bucket_of, by_increment, in_window, shift_of, top_values
 from heliograph.domain.records import NANO_USD_PER_USD

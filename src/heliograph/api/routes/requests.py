@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.request_schemas import RequestPublic
 from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     Envelope,
@@ -15,7 +16,6 @@ from heliograph.api.schemas import (
     PropertyUpdate,
     RequestIdPath,
     RequestIdsQuery,
-    RequestPublic,
     RequestQueryCreate,
     ScoresCreate,
 )

@@ -10,6 +10,7 @@ from heliograph.api import session_paths  # noqa: F401  (registers the session_i
 from heliograph.api.deps import CurrentOrg, StoreDep
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.api.feedback_schemas import FeedbackRecordBreakdownPublic
+from heliograph.api.request_schemas import RequestPublic
 from heliograph.api.routing import AuthenticatedRoute
 from heliograph.api.schemas import (
     AveragePublic,
@@ -20,7 +21,6 @@ from heliograph.api.schemas import (
     HistogramBinPublic,
     MetricAveragesPublic,
     PathNodePublic,
-    RequestPublic,
     SessionCountPublic,
     SessionDetailPublic,
     SessionIdPath,
