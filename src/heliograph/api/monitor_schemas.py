@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from heliograph.api.feedback_schemas import NameField, WholeNumber
-from heliograph.api.schemas import NO_NUL, _Body, iso_time
+from heliograph.api.request_schemas import iso_time
+from heliograph.api.schemas import NO_NUL, _Body
 from heliograph.domain.monitors import Delivery, Monitor, MonitorMetric, MonitorOperator, MonitorSpec
 
 __all__ = ["DeliveryPublic", "MonitorCreate", "MonitorPublic"]
