@@ -278,6 +278,7 @@ def test_every_page_names_its_controls_renders_without_console_errors_and_is_cap
         ("session", session_path),
         ("metrics", "/dashboard/metrics"),
         ("feedback", "/dashboard/feedback?property=prompt-version"),
+        ("monitors", "/dashboard/monitors"),
         ("patterns", "/dashboard/patterns"),
     ]
     problems = {}
@@ -386,7 +387,12 @@ def test_a_hostile_message_is_shown_as_text_and_runs_nothing(tab: Tab, site: Sit
 
     tab.page.on("dialog", dismiss)
     tab.sign_in(site.zeta_key)
-    assert tab.page.locator(".top-nav a").all_inner_texts() == ["Sessions", "Metrics", "Feedback comparison"]
+    assert tab.page.locator(".top-nav a").all_inner_texts() == [
+        "Sessions",
+        "Metrics",
+        "Feedback comparison",
+        "Monitors",
+    ]
     tab.goto(f"/dashboard/sessions/{site.hostile_session}")
     conversation = tab.page.locator(".conversation")
     assert conversation.locator(".chat-role").all_text_contents() == ["user", "assistant"]
