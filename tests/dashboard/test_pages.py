@@ -379,8 +379,9 @@ class TestMetricsAndComparison:
         api = cast.alice.client.post("/v1/session/feedback/breakdown", json={"property": "prompt-version"})
         rows = {row["value"]: row for row in api.json()["data"]}
         assert rows["B"]["positive_rate"] == 0.75 and rows["A"]["positive_rate"] == pytest.approx(1 / 3)
+        table = html.split('class="data compare-table"')[1].split("</table>")[0]
         cells = [
-            re.sub(r"<[^>]+>|\s+", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+            re.sub(r"<[^>]+>|\s+", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
         ]
         assert [cell[0] for cell in cells] == list(rows)  # same order: most sessions first
         assert "75.0%" in html and "33.3%" in html
