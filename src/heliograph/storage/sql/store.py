@@ -38,6 +38,7 @@ from heliograph.errors import Unavailable
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
+from heliograph.storage.sql.driver_writes import insert_batch_sqlite
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.feedback import SqlFeedback, session_value_pairs
 from heliograph.storage.sql.insights import SqlInsights
@@ -281,7 +282,10 @@ class SqlStore(SqlFeedback, SqlInsights, SqlTransfer):
     # -- ingestion -------------------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
-        await self._write(lambda conn: insert_batch(conn, self._dialect, records))
+        if self._engines.sync_writer is not None:  # SQLite: the same statements, through the driver
+            await self._write(lambda conn: insert_batch_sqlite(conn, records))
+        else:
+            await self._write(lambda conn: insert_batch(conn, self._dialect, records))
 
     # -- requests --------------------------------------------------------------------------------
 
