@@ -253,7 +253,7 @@ def _decimal_cost(prices: tuple[Decimal, ...], tokens: tuple[int, ...]) -> int:
     """The cost as Decimal arithmetic gives it: the reference the integer arithmetic must equal."""
     with localcontext() as context:
         context.prec = 400
-        nano = sum(t * p for t, p in zip(tokens, prices, strict=True)) * 1000
+        nano = sum((t * p for t, p in zip(tokens, prices, strict=True)), Decimal(0)) * 1000
         return int(nano.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 

@@ -115,7 +115,7 @@ class PriceTable:
             return Cost(nano_usd=nano, known=True)
         with localcontext() as context:
             context.prec = 200  # exact for any realistic token count
-            micro_usd = sum(t * p for t, p in zip(tokens, price.per_token_kind(), strict=True))
+            micro_usd = sum((t * p for t, p in zip(tokens, price.per_token_kind(), strict=True)), Decimal(0))
             exact = (micro_usd * _NANO_PER_MICRO).to_integral_value(rounding=ROUND_HALF_EVEN)
         return Cost(nano_usd=int(exact), known=True)
 
