@@ -13,7 +13,9 @@ ClickHouse) must equal the 2xx answers wrk counted. For that count to be exact, 
 sending at the deadline and lets every request in flight be answered before wrk ends (see the comment
 at its top).
 
-Run: `.venv/bin/python bench/ingest.py [--duration 10] [--backends sqlite,chdb]` (needs `wrk` on PATH).
+Run: `.venv/bin/python bench/ingest.py [--duration 10] [--backends sqlite,postgresql,chdb]` (needs
+`wrk` on PATH; postgresql makes a new database on the local server, 127.0.0.1:5432, and drops it
+afterwards).
 chdb is embedded ClickHouse; with it, --workers must be 1 (one process per chdb directory).
 """
 
@@ -26,7 +28,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -46,6 +49,7 @@ from _harness import (
     run_main,
     running_server,
 )
+from _reliability import fresh_database
 from heliograph.domain.keys import hash_api_key
 from heliograph.storage import open_store
 
@@ -112,12 +116,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--backends",
         default="sqlite",
-        help="comma-separated stores to measure: sqlite, chdb (default sqlite)",
+        help="comma-separated stores to measure: sqlite, postgresql (a new database on 127.0.0.1:5432), chdb "
+        "(default sqlite)",
     )
     args = parser.parse_args()
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    if not set(args.backends) <= set(BACKEND_URLS):
-        parser.error(f"--backends takes {', '.join(BACKEND_URLS)}")
+    if not set(args.backends) <= set(BACKENDS):
+        parser.error(f"--backends takes {', '.join(BACKENDS)}")
     return args
 
 
@@ -167,23 +172,30 @@ def bench_baseline(args: argparse.Namespace, workdir: Path) -> Measured:
 def bench_heliograph(args: argparse.Namespace, workdir: Path, backend: str) -> tuple[Measured, int]:
     """The measured run on `backend`, and the requests its organization has once the server has stopped
     (SIGTERM writes every queued record first)."""
-    url = BACKEND_URLS[backend](workdir)
-    warmup_key = create_api_key(url, "bench-ingest-warmup")  # warm-up rows go to another organization
-    key = create_api_key(url, "bench-ingest")
+    with _store_url(backend, workdir) as url:
+        warmup_key = create_api_key(url, "bench-ingest-warmup")  # warm-up rows go to another organization
+        key = create_api_key(url, "bench-ingest")
 
-    def argv(port: int) -> list[str]:
-        return [*heliograph_argv(port, url), "--workers", str(args.workers)]
+        def argv(port: int) -> list[str]:
+            return [*heliograph_argv(port, url), "--workers", str(args.workers)]
 
-    with running_server(f"heliograph on {backend}", argv, workdir) as server:
-        measured = load(server, warmup_key, key, args)
-    return measured, asyncio.run(stored_requests(url, key))
+        with running_server(f"heliograph on {backend}", argv, workdir) as server:
+            measured = load(server, warmup_key, key, args)
+        return measured, asyncio.run(stored_requests(url, key))
 
 
-# Where each backend's store lives in the run's temporary directory.
-BACKEND_URLS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda workdir: f"sqlite:///{workdir / 'heliograph.db'}",
-    "chdb": lambda workdir: f"chdb://{workdir / 'chdb'}",
-}
+@contextmanager
+def _store_url(backend: str, workdir: Path) -> Iterator[str]:
+    """A new, empty store of `backend` in the run's temporary directory (PostgreSQL: a new database on
+    the local server, dropped afterwards)."""
+    if backend == "chdb":
+        yield f"chdb://{workdir / 'chdb'}"
+        return
+    with fresh_database(backend, workdir) as url:
+        yield url
+
+
+BACKENDS = ("sqlite", "postgresql", "chdb")
 
 
 async def stored_requests(url: str, key: str) -> int:

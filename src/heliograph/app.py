@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from heliograph import __version__
 from heliograph.api.errors import install_error_handlers
+from heliograph.api.ingest_paths import IngestingApp
 from heliograph.api.limits import BodySizeLimit
 from heliograph.api.openapi import install_openapi
 from heliograph.api.routes import (
@@ -30,8 +31,8 @@ from heliograph.api.routes import (
 )
 from heliograph.api.routes.feedback_public import FeedbackLinkCors, widget_files
 from heliograph.api.routes.gateway import GatewayEndpoints
-from heliograph.api.routes.ingest import AsyncLogEndpoints
-from heliograph.api.routes.otlp import OtlpEndpoints
+from heliograph.api.routes.ingest import ASYNC_LOG_ENDPOINTS
+from heliograph.api.routes.otlp import OTLP_ENDPOINTS
 from heliograph.api.session_paths import SessionIdPaths
 from heliograph.config import Settings
 from heliograph.dashboard import CookieSigner, dashboard_secret, install_dashboard
@@ -134,7 +135,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             await pipeline.stop()
             await store.close()
 
-    app = FastAPI(
+    app = IngestingApp(
         title="Heliograph",
         version=__version__,
         summary="Self-hostable LLM observability, wire-compatible with Helicone's logging and sessions API.",
@@ -142,12 +143,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         docs_url=None,  # the dashboard serves /docs from vendored Swagger UI (dashboard/routes/api_docs.py)
         redoc_url=None,  # ReDoc would load from a CDN, blank without internet
     )
-    # Added last is outermost: the size limit guards the async-log and gateway endpoints, which answer
-    # ahead of the router (see api.routes.ingest, api.routes.otlp and api.routes.gateway); the async log owns
-    # /anthropic/v1/log, so it sits outside the gateway.
+    # The async-log and OTLP paths are answered before any middleware (api.ingest_paths), with the same
+    # body limit; so /anthropic/v1/log is the async log's, not the gateway's.
+    app.serve_ingest_paths({**ASYNC_LOG_ENDPOINTS, **OTLP_ENDPOINTS}, max_body_bytes=settings.max_body_bytes)
+    # Added last is outermost: the size limit guards the gateway's endpoints, which answer ahead of the
+    # router (see api.routes.gateway).
     app.add_middleware(GatewayEndpoints)
-    app.add_middleware(OtlpEndpoints, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AsyncLogEndpoints)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(FeedbackLinkCors, origins=settings.feedback_origin_list())
     app.add_middleware(SessionIdPaths)  # outermost: routing sees the session id's encoded slashes

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+import random
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from importlib import resources
 from typing import Any
 
@@ -246,3 +247,45 @@ def test_invalid_price_rows_are_rejected_naming_the_row(models: list[Any], messa
 def test_invalid_price_documents_are_rejected(text: str) -> None:
     with pytest.raises(ValueError, match="price table"):
         PriceTable.from_json(text)
+
+
+def _decimal_cost(prices: tuple[Decimal, ...], tokens: tuple[int, ...]) -> int:
+    """The cost as Decimal arithmetic gives it: the reference the integer arithmetic must equal."""
+    with localcontext() as context:
+        context.prec = 400
+        nano = sum((t * p for t, p in zip(tokens, prices, strict=True)), Decimal(0)) * 1000
+        return int(nano.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        pytest.param({"input": "0.15", "output": "0.6"}, id="cents"),
+        pytest.param({"input": "0.0000003", "output": "1.25", "cache_read": "0.075"}, id="fine-fractions"),
+        pytest.param({"input": "3.0000000000001", "output": "15", "cache_write": "3.75"}, id="odd-fractions"),
+        pytest.param({"input": "1e-45", "output": "2"}, id="too-fine-for-integers"),
+    ],
+)
+def test_integer_pricing_equals_the_decimal_sum_rounded_half_to_even(prices: dict[str, str]) -> None:
+    # Written as JSON numbers (the table parses them as Decimal), not as floats.
+    numbers = ", ".join(f'"{key}": {value}' for key, value in prices.items())
+    priced = PriceTable.from_json(
+        '{"source": "test", "models": [{"provider": "openai", "match": "m", "operator": "equals", '
+        + numbers
+        + "}]}"
+    )
+    per_kind = [Decimal(prices["input"]), Decimal(prices.get("cache_read", prices["input"]))]
+    per_kind += [Decimal(prices.get("cache_write", prices["input"])), Decimal(prices["output"])]
+    generator = random.Random(7)
+    for _ in range(500):
+        read, write = generator.randrange(0, 10**5), generator.randrange(0, 10**5)
+        prompt, completion = generator.randrange(0, 10**12), generator.randrange(0, 10**9)
+        usage = Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+        )
+        cost = priced.cost(provider="OPENAI", model="m", usage=usage)
+        tokens = (max(prompt - read - write, 0), read, write, completion)
+        assert cost == Cost(nano_usd=_decimal_cost(tuple(per_kind), tokens), known=True)

@@ -6,7 +6,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from heliograph.errors import PayloadTooLarge, error_body
 
-__all__ = ["BodySizeLimit"]
+__all__ = ["BodySizeLimit", "declared_too_large", "refuse_too_large", "too_large"]
 
 
 class BodySizeLimit:
@@ -14,6 +14,8 @@ class BodySizeLimit:
 
     A stream over the limit raises PayloadTooLarge from `receive`: the app may answer it itself (as
     the JSON API's route class and the plain-ASGI endpoints do), else this middleware answers 413.
+    The ingestion paths, answered ahead of every middleware, apply the same rule themselves
+    (api.ingest_paths, with the functions below).
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -24,9 +26,8 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared_too_large(scope, self.max_bytes):
+            await refuse_too_large(send, self.max_bytes)
             return
         received = 0
         started = False
@@ -37,7 +38,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(self._message())
+                    raise too_large(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -49,21 +50,33 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except PayloadTooLarge:
             if not started:
-                await self._refuse(send)
+                await refuse_too_large(send, self.max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
-        body = error_body(self._message())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
-    def _message(self) -> str:
-        return f"Request body is larger than {self.max_bytes} bytes"
+def declared_too_large(scope: Scope, max_bytes: int) -> bool:
+    """True when the request's Content-Length is over `max_bytes`, or is not a number."""
+    declared = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            declared = value  # the last one counts, as it always did
+    return declared is not None and (not declared.isdigit() or int(declared) > max_bytes)
+
+
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than {max_bytes} bytes")
+
+
+async def refuse_too_large(send: Send, max_bytes: int) -> None:
+    """Send the 413 envelope."""
+    body = error_body(too_large(max_bytes).message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

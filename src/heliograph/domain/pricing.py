@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from importlib import resources
 from typing import Any
@@ -37,6 +38,32 @@ class _Price:
     output: Decimal
     cache_read: Decimal | None
     cache_write: Decimal | None
+    # The prices of uncached input, cache reads, cache writes and output, each times _NANO_PER_MICRO,
+    # as integer numerators over one common denominator (last): pricing then takes no Decimal
+    # arithmetic. None for a price too finely divided to be worth it (see _nano_rates).
+    nano_rates: tuple[int, int, int, int, int] | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nano_rates", _nano_rates(self.per_token_kind()))
+
+    def per_token_kind(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """USD per 1M tokens of uncached input, cache reads, cache writes and output."""
+        read = self.input if self.cache_read is None else self.cache_read
+        write = self.input if self.cache_write is None else self.cache_write
+        return self.input, read, write, self.output
+
+
+# Prices with more decimal places than this keep the Decimal arithmetic (their integers would be huge).
+_MAX_RATE_DECIMALS = 40
+
+
+def _nano_rates(prices: tuple[Decimal, ...]) -> tuple[int, int, int, int, int] | None:
+    ratios = [(price * _NANO_PER_MICRO).as_integer_ratio() for price in prices]
+    denominator = math.lcm(*(den for _, den in ratios))
+    if denominator > 10**_MAX_RATE_DECIMALS:
+        return None
+    a, b, c, d = (num * (denominator // den) for num, den in ratios)
+    return a, b, c, d, denominator
 
 
 class PriceTable:
@@ -77,16 +104,20 @@ class PriceTable:
         cache_read = usage.cache_read_tokens
         cache_write = usage.cache_write_tokens
         uncached = max(usage.prompt_tokens - cache_read - cache_write, 0)
+        tokens = (uncached, cache_read, cache_write, usage.completion_tokens)
+        rates = price.nano_rates
+        if rates is not None:
+            # The same exact sum in integers: nano-USD = sum(tokens x numerator) / denominator.
+            *numerators, denominator = rates
+            nano, rest = divmod(sum(t * n for t, n in zip(tokens, numerators, strict=True)), denominator)
+            if 2 * rest > denominator or (2 * rest == denominator and nano % 2):  # ROUND_HALF_EVEN
+                nano += 1
+            return Cost(nano_usd=nano, known=True)
         with localcontext() as context:
             context.prec = 200  # exact for any realistic token count
-            micro_usd = (  # tokens x USD per 1M tokens
-                uncached * price.input
-                + cache_read * (price.input if price.cache_read is None else price.cache_read)
-                + cache_write * (price.input if price.cache_write is None else price.cache_write)
-                + usage.completion_tokens * price.output
-            )
-            nano = (micro_usd * _NANO_PER_MICRO).to_integral_value(rounding=ROUND_HALF_EVEN)
-        return Cost(nano_usd=int(nano), known=True)
+            micro_usd = sum((t * p for t, p in zip(tokens, price.per_token_kind(), strict=True)), Decimal(0))
+            exact = (micro_usd * _NANO_PER_MICRO).to_integral_value(rounding=ROUND_HALF_EVEN)
+        return Cost(nano_usd=int(exact), known=True)
 
     def _find(self, provider: str, model: str) -> _Price | None:
         """Best row for ``model``: same-provider rows first, then all rows (remembered per model)."""

@@ -3,10 +3,11 @@
 Helicone's custom trace endpoints (`/v1/trace/custom/log`, `/v1/trace/custom/v1/log` and
 `/v1/trace/custom/log/typed`) take the same body with its provider in it, and answer the same way.
 
-They are the hottest path of the server, so they are served by a plain ASGI middleware in front of
-FastAPI's router rather than as FastAPI routes: routing, dependency solving and response classes cost
-several times the work of the endpoint itself. What they do is described for the OpenAPI document by
-`OPENAPI_PATHS`, and their errors use the same envelope as every other endpoint.
+They are the hottest path of the server, so they are answered ahead of FastAPI and its middleware
+(api.ingest_paths) rather than as FastAPI routes: routing, dependency solving, response classes and
+the middleware layers cost several times the work of the endpoint itself. What they do is described
+for the OpenAPI document by `OPENAPI_PATHS`, and their errors use the same envelope as every other
+endpoint.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import asyncio
 import functools
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
-from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
+from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.ingest_paths import Answer, IngestEndpoint
 from heliograph.api.routing import OFF_LOOP_JSON_BYTES, check_json_content_type
 from heliograph.domain.records import now_ms
-from heliograph.errors import HeliographError
 from heliograph.ingest.asynclog import PROVIDERS, parse_async_log
 
-__all__ = ["CUSTOM_TRACE_PATHS", "OPENAPI_PATHS", "AsyncLogEndpoints"]
+__all__ = ["ASYNC_LOG_ENDPOINTS", "CUSTOM_TRACE_PATHS", "OPENAPI_PATHS", "log_call"]
 
 CUSTOM_TRACE_PATHS = ("/v1/trace/custom/log", "/v1/trace/custom/v1/log", "/v1/trace/custom/log/typed")
 _CUSTOM_TRACE = ""  # as the provider of a path: the body names it
@@ -36,58 +37,39 @@ _PROVIDER_OF_PATH = {
 _OK_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
 
 
-class AsyncLogEndpoints:
-    """ASGI middleware: answers `/<provider>/v1/log` itself (405 but for POST) and passes everything else on.
+async def log_call(
+    state: Any, scope: Scope, receive: Receive, max_bytes: int, *, provider: str
+) -> Answer | None:
+    """Authenticate, read, parse, price and queue one logged call; the answer once it is committed.
 
-    It must sit inside the body size limit and outside the gateway's middleware, so that
-    `/anthropic/v1/log` is the async log's; the store, pipeline and prices come from `app.state`.
+    `state` is the app's: its store (for the key), pipeline and price table.
     """
+    headers = decoded_headers(scope)
+    org_id = await org_for_bearer(state.store, header(headers, "authorization"))
+    check_json_content_type(header(headers, "content-type"))
+    body = await read_body(receive, max_bytes=max_bytes)
+    if body is None:  # the client went away before sending its body: nothing to store or answer
+        return None
+    parse = functools.partial(
+        parse_async_log,
+        body,
+        provider=provider,
+        headers=headers,
+        org_id=org_id,
+        received_at_ms=now_ms(),
+        prices=state.prices,
+        custom_trace=provider == _CUSTOM_TRACE,
+    )
+    # A large body takes milliseconds to parse and normalise: in a worker thread, off the loop.
+    record = await asyncio.to_thread(parse) if len(body) > OFF_LOOP_JSON_BYTES else parse()
+    await state.pipeline.submit(record)
+    return Answer([*_OK_HEADERS, (b"helicone-id", record.request_id.encode())], b"ok")
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        provider = _PROVIDER_OF_PATH.get(scope["path"]) if scope["type"] == "http" else None
-        if provider is None:  # not one of these endpoints
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            await method_not_allowed(["POST"])(scope, receive, send)
-            return
-        try:
-            await self._log(scope, receive, send, provider)
-        except HeliographError as exc:
-            await error_response(exc)(scope, receive, send)
-
-    async def _log(self, scope: Scope, receive: Receive, send: Send, provider: str) -> None:
-        state = scope["app"].state
-        headers = decoded_headers(scope)
-        org_id = await org_for_bearer(state.store, header(headers, "authorization"))
-        check_json_content_type(header(headers, "content-type"))
-        body = await read_body(receive)
-        if body is None:  # the client went away before sending its body: nothing to store or answer
-            return
-        parse = functools.partial(
-            parse_async_log,
-            body,
-            provider=provider,
-            headers=headers,
-            org_id=org_id,
-            received_at_ms=now_ms(),
-            prices=state.prices,
-            custom_trace=provider == _CUSTOM_TRACE,
-        )
-        # A large body takes milliseconds to parse and normalise: in a worker thread, off the loop.
-        record = await asyncio.to_thread(parse) if len(body) > OFF_LOOP_JSON_BYTES else parse()
-        await state.pipeline.submit(record)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [*_OK_HEADERS, (b"helicone-id", record.request_id.encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"ok"})
+# Every async-log and custom-trace path, with the provider it implies.
+ASYNC_LOG_ENDPOINTS: dict[str, IngestEndpoint] = {
+    path: functools.partial(log_call, provider=provider) for path, provider in _PROVIDER_OF_PATH.items()
+}
 
 
 def _operation(*, operation_id: str, summary: str, description: str, schema: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """OTLP/HTTP trace export (`/v1/traces`, and Helicone's `/v1/trace/log-python` and `/v1/trace/log`).
 
-Served, like the async log, by a plain ASGI middleware ahead of FastAPI's router. The answer is an
+Answered, like the async log, ahead of FastAPI and its middleware (api.ingest_paths). The answer is an
 `ExportTraceServiceResponse` in the request's encoding, sent after every stored span is committed;
 errors use the project's JSON envelope (exporters read only the status: 400, 401, 413 and 415 are
 final, 503 with `Retry-After` is retried).
@@ -10,75 +10,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from heliograph.api.asgi import decoded_headers, header, read_body
 from heliograph.api.deps import org_for_bearer
-from heliograph.api.errors import ERROR_RESPONSES, error_response, method_not_allowed
+from heliograph.api.errors import ERROR_RESPONSES
+from heliograph.api.ingest_paths import Answer, IngestEndpoint
 from heliograph.domain.records import now_ms
-from heliograph.errors import HeliographError
 from heliograph.ingest.otlp import decode_export, encoding_of, export_response
 from heliograph.ingest.spans import records_of_export
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "OTLP_PATHS", "OtlpEndpoints"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "OTLP_ENDPOINTS", "OTLP_PATHS", "export_spans"]
 
 OTLP_PATHS = ("/v1/traces", "/v1/trace/log-python", "/v1/trace/log")
 
 
-class OtlpEndpoints:
-    """ASGI middleware: answers the OTLP paths itself (405 but for POST) and passes everything else on.
+async def export_spans(state: Any, scope: Scope, receive: Receive, max_bytes: int) -> Answer | None:
+    """Store one export's spans; the answer once they are committed.
 
-    It must sit inside the body size limit, which bounds the body as sent; `max_bytes` bounds it again
-    once decompressed. The store, pipeline and prices come from `app.state`.
+    `max_bytes` bounds the body as sent and again once decompressed; `state` is the app's (store,
+    pipeline, prices).
     """
+    headers = decoded_headers(scope)
+    # OTLP exporters send `Authorization`; Helicone's other clients `Helicone-Auth`.
+    name = "Authorization" if header(headers, "helicone-auth") is None else "Helicone-Auth"
+    name = "Authorization" if header(headers, "authorization") is not None else name
+    org_id = await org_for_bearer(state.store, header(headers, name.lower()), header_name=name)
+    encoding = encoding_of(header(headers, "content-type"))
+    body = await read_body(receive, max_bytes=max_bytes)
+    if body is None:  # the client went away before sending its body: nothing to store or answer
+        return None
+    export = decode_export(
+        body,
+        encoding=encoding,
+        content_encoding=header(headers, "content-encoding"),
+        max_bytes=max_bytes,
+    )
+    mapped = records_of_export(export, org_id=org_id, prices=state.prices, received_at_ms=now_ms())
+    if mapped.records:  # an export with nothing to store needs no database
+        await state.pipeline.submit_all(mapped.records)
+    answer, content_type = export_response(
+        rejected=mapped.rejected, message=mapped.message, encoding=encoding
+    )
+    return Answer([(b"content-type", content_type), (b"content-length", str(len(answer)).encode())], answer)
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in OTLP_PATHS:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            await method_not_allowed(["POST"])(scope, receive, send)
-            return
-        try:
-            await self._export(scope, receive, send)
-        except HeliographError as exc:
-            await error_response(exc)(scope, receive, send)
-
-    async def _export(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope["app"].state
-        headers = decoded_headers(scope)
-        # OTLP exporters send `Authorization`; Helicone's other clients `Helicone-Auth`.
-        name = "Authorization" if header(headers, "helicone-auth") is None else "Helicone-Auth"
-        name = "Authorization" if header(headers, "authorization") is not None else name
-        org_id = await org_for_bearer(state.store, header(headers, name.lower()), header_name=name)
-        encoding = encoding_of(header(headers, "content-type"))
-        body = await read_body(receive)
-        if body is None:  # the client went away before sending its body: nothing to store or answer
-            return
-        export = decode_export(
-            body,
-            encoding=encoding,
-            content_encoding=header(headers, "content-encoding"),
-            max_bytes=self.max_bytes,
-        )
-        mapped = records_of_export(export, org_id=org_id, prices=state.prices, received_at_ms=now_ms())
-        if mapped.records:  # an export with nothing to store needs no database
-            await state.pipeline.submit_all(mapped.records)
-        answer, content_type = export_response(
-            rejected=mapped.rejected, message=mapped.message, encoding=encoding
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", content_type), (b"content-length", str(len(answer)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+OTLP_ENDPOINTS: dict[str, IngestEndpoint] = dict.fromkeys(OTLP_PATHS, export_spans)
 
 
 def _operation(path: str) -> dict[str, Any]:

@@ -31,6 +31,11 @@ __all__ = ["SQLITE_READER_RECYCLE_S", "Engines", "async_url", "create_engines"]
 # case_sensitive_like makes LIKE behave as on PostgreSQL; ILIKE is compiled to lower() LIKE lower().
 # cache_size of 64 MiB per connection (default 2 MiB) keeps the hot index pages of a million-request
 # store in memory.
+# wal_autocheckpoint of 4,000 pages (16 MiB of WAL; SQLite's default is 1,000): the writer checkpoints
+# a quarter as often, and the hot index pages that every batch changes are copied back once per
+# checkpoint instead of four times. In process, a batch of 24 logged calls cost the writer 15-20% less
+# CPU (write and commit: 200-209 us per call at 1,000 pages, 158-171 us at 4,000). Durability is the
+# same: every commit's WAL frames are fsynced (synchronous=FULL) before it is acknowledged.
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
@@ -38,6 +43,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA case_sensitive_like=ON",
     "PRAGMA cache_size=-65536",
+    "PRAGMA wal_autocheckpoint=4000",
 )
 SQLITE_READER_POOL_SIZE = 4
 # Statements each reader connection keeps prepared (Python's default is 128). A read with a large

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager, nullcontext
 from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as pg_dialect
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,9 +39,11 @@ from heliograph.errors import Unavailable
 from heliograph.storage.migrations.apply import upgrade_to_head
 from heliograph.storage.sql.deletes import delete_request, delete_session
 from heliograph.storage.sql.dialect import insert, overflow_safe_sum
+from heliograph.storage.sql.driver_writes import insert_batch_sqlite
 from heliograph.storage.sql.engine import Engines, create_engines
 from heliograph.storage.sql.feedback import SqlFeedback, session_value_pairs
 from heliograph.storage.sql.insights import SqlInsights
+from heliograph.storage.sql.key_lookup import PostgresKeyLookup
 from heliograph.storage.sql.metric_values import column_values
 from heliograph.storage.sql.monitors import SqlMonitors
 from heliograph.storage.sql.prepared import UNCACHED, prepare_conditions
@@ -92,6 +95,15 @@ class SqlStore(SqlFeedback, SqlInsights, SqlMonitors, SqlTransfer):
         self._key_lookup = engines.sqlite_lookup
         # The same statement as the async path, compiled once for the raw sqlite3 connection.
         self._key_lookup_sql = str(_org_of_key("?").compile(dialect=sqlite_dialect(paramstyle="qmark")))
+        # PostgreSQL's lookup: the same statement, one round trip on a connection of its own.
+        self._pg_key_lookup = (
+            PostgresKeyLookup(
+                engines.reader.url,
+                str(_org_of_key("?").compile(dialect=pg_dialect())),  # type: ignore[no-untyped-call]
+            )
+            if engines.dialect == "postgresql"
+            else None
+        )
         # SQLite's one writer: every write transaction runs on this thread, in one hop.
         self._writer_thread = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="heliograph-sqlite-writer")
@@ -181,6 +193,8 @@ class SqlStore(SqlFeedback, SqlInsights, SqlMonitors, SqlTransfer):
             await self._write(lambda conn: conn.exec_driver_sql("ANALYZE sessions"))
 
     async def close(self) -> None:
+        if self._pg_key_lookup is not None:
+            await self._pg_key_lookup.close()
         if self._writer_thread is not None:
             self._writer_thread.shutdown(wait=True)
         await self._engines.dispose()
@@ -275,6 +289,8 @@ class SqlStore(SqlFeedback, SqlInsights, SqlMonitors, SqlTransfer):
             # thread, or a pooled SQLAlchemy connection, costs far more per request.
             row = self._key_lookup.execute(self._key_lookup_sql, (key_hash,)).fetchone()
             return None if row is None else str(row[0])
+        if self._pg_key_lookup is not None:
+            return await self._pg_key_lookup.org_of(key_hash)
         async with self._read() as conn:
             row = (await conn.execute(_org_of_key(key_hash))).first()
         return None if row is None else str(row.org_id)
@@ -282,7 +298,10 @@ class SqlStore(SqlFeedback, SqlInsights, SqlMonitors, SqlTransfer):
     # -- ingestion -------------------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
-        await self._write(lambda conn: insert_batch(conn, self._dialect, records))
+        if self._engines.sync_writer is not None:  # SQLite: the same statements, through the driver
+            await self._write(lambda conn: insert_batch_sqlite(conn, records))
+        else:
+            await self._write(lambda conn: insert_batch(conn, self._dialect, records))
 
     # -- requests --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ are synchronous: SqlStore runs them on SQLite's writer thread, or through `run_s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -18,7 +18,17 @@ from heliograph.storage.columns import request_columns
 from heliograph.storage.sql.dialect import INT64_MAX, Dialect, greatest, insert, least, saturating_add
 from heliograph.storage.sql.schema import properties, requests, session_users, sessions
 
-__all__ = ["insert_batch", "rate_session"]
+__all__ = [
+    "ROLLUP_COLUMNS",
+    "fold_rollups",
+    "insert_batch",
+    "insert_requests_statement",
+    "insert_session_users_statement",
+    "property_rows",
+    "rate_session",
+    "session_user_rows",
+    "upsert_rollups_statement",
+]
 
 _SUMMED = (
     "request_count",
@@ -31,16 +41,28 @@ _SUMMED = (
 
 
 def insert_batch(conn: sa.Connection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
-    """Insert new requests (an (org, request id) already stored is skipped) and fold them into sessions."""
+    """Insert new requests (an (org, request id) already stored is skipped) and fold them into sessions.
+
+    On SQLite the writer runs the same statements through the driver (driver_writes.py).
+    """
     unique: dict[tuple[str, str], RequestRecord] = {}
     for record in records:
         unique.setdefault((record.org_id, record.request_id), record)
-    result = conn.execute(_insert_requests(dialect), [request_columns(r) for r in unique.values()])
+    result = conn.execute(insert_requests_statement(dialect), [request_columns(r) for r in unique.values()])
     inserted = {(row.org_id, row.request_id) for row in result}
     fresh = [record for key, record in unique.items() if key in inserted]
     if not fresh:
         return
-    property_rows = [
+    if rows := property_rows(fresh):
+        conn.execute(sa.insert(properties), rows)
+    if rows := session_user_rows(fresh):
+        conn.execute(insert_session_users_statement(dialect), rows)
+    fold_rollups(conn, fresh, upsert=lambda rows: list(conn.execute(upsert_rollups_statement(dialect), rows)))
+
+
+def property_rows(fresh: Sequence[RequestRecord]) -> list[dict[str, Any]]:
+    """The property rows of newly stored requests."""
+    return [
         {
             "org_id": r.org_id,
             "request_id": r.request_id,
@@ -51,18 +73,15 @@ def insert_batch(conn: sa.Connection, dialect: Dialect, records: Sequence[Reques
         for r in fresh
         for key, value in r.properties.items()
     ]
-    if property_rows:
-        conn.execute(sa.insert(properties), property_rows)
-    in_sessions = [r for r in fresh if r.session_id is not None]
-    user_rows = [
+
+
+def session_user_rows(fresh: Sequence[RequestRecord]) -> list[dict[str, Any]]:
+    """The (session, user) rows of newly stored requests that have both."""
+    return [
         {"org_id": r.org_id, "session_id": r.session_id, "user_id": r.user_id}
-        for r in in_sessions
-        if r.user_id
+        for r in fresh
+        if r.session_id is not None and r.user_id
     ]
-    if user_rows:
-        conn.execute(_insert_session_users(dialect), user_rows)
-    if in_sessions:
-        _update_rollups(conn, dialect, in_sessions)
 
 
 def rate_session(
@@ -107,25 +126,34 @@ def place_feedback(
         )
 
 
-def _update_rollups(conn: sa.Connection, dialect: Dialect, records: Sequence[RequestRecord]) -> None:
-    """Fold a batch into the session rollups; move feedback when a late request becomes first."""
+def fold_rollups(
+    conn: sa.Connection,
+    fresh: Sequence[RequestRecord],
+    *,
+    upsert: Callable[[list[dict[str, Any]]], Sequence[Sequence[Any]]],
+) -> None:
+    """Fold newly stored requests into their session rollups; move feedback when a late request becomes
+    first. `upsert` runs `upsert_rollups_statement` on the rows and returns what it returns, in order."""
     grouped: dict[tuple[str, str], list[RequestRecord]] = defaultdict(list)
-    for record in records:
-        grouped[(record.org_id, str(record.session_id))].append(record)
+    for record in fresh:
+        if record.session_id is not None:
+            grouped[(record.org_id, record.session_id)].append(record)
+    if not grouped:
+        return
     # Sorted keys make concurrent PostgreSQL writers lock rollup rows in one order (no deadlock).
     rows = [
         _rollup_row(org_id, session_id, grouped[(org_id, session_id)])
         for org_id, session_id in sorted(grouped)
     ]
-    batch_ids = {r.request_id for r in records}
-    for row in conn.execute(_upsert_rollups(dialect), rows).all():
-        if row.feedback is not None and row.first_request_id in batch_ids:
+    batch_ids = {r.request_id for r in fresh}
+    for org_id, session_id, first_request_id, feedback in upsert(rows):
+        if feedback is not None and first_request_id in batch_ids:
             place_feedback(
                 conn,
-                org_id=row.org_id,
-                session_id=row.session_id,
-                first_request_id=row.first_request_id,
-                rating=bool(row.feedback),
+                org_id=org_id,
+                session_id=session_id,
+                first_request_id=first_request_id,
+                rating=bool(feedback),
             )
 
 
@@ -147,19 +175,19 @@ _PLACE_FEEDBACK = sa.insert(properties)
 
 
 @cache
-def _insert_requests(dialect: Dialect) -> Any:
+def insert_requests_statement(dialect: Dialect) -> Any:
     return (
         insert(dialect, requests).on_conflict_do_nothing().returning(requests.c.org_id, requests.c.request_id)
     )
 
 
 @cache
-def _insert_session_users(dialect: Dialect) -> Any:
+def insert_session_users_statement(dialect: Dialect) -> Any:
     return insert(dialect, session_users).on_conflict_do_nothing()
 
 
 @cache
-def _upsert_rollups(dialect: Dialect) -> Any:
+def upsert_rollups_statement(dialect: Dialect) -> Any:
     """Add a batch's rollup rows to the sessions': sums add up, first/last/name follow the times."""
     stmt = insert(dialect, sessions)
     old, new = sessions.c, stmt.excluded
@@ -184,6 +212,19 @@ def _upsert_rollups(dialect: Dialect) -> Any:
             },
         },
     ).returning(sessions.c.org_id, sessions.c.session_id, sessions.c.first_request_id, sessions.c.feedback)
+
+
+# The columns of a batch's rollup row (_rollup_row); a session's feedback is set by rating it, never here.
+ROLLUP_COLUMNS = (
+    "org_id",
+    "session_id",
+    "name",
+    "name_at_ms",
+    "first_request_id",
+    "first_created_at_ms",
+    "last_created_at_ms",
+    *_SUMMED,
+)
 
 
 def _rollup_row(org_id: str, session_id: str, batch: list[RequestRecord]) -> dict[str, Any]:
