@@ -1,6 +1,7 @@
-"""`heliograph copy`: the demo (with scores, a later property and tags added) goes from SQLite to chdb and
-back, and all three stores give the same answers to session queries, counts, metrics and the feedback
-breakdown. A copy killed halfway and run again stores nothing twice, and the count check holds."""
+"""`heliograph copy`: the demo (with scores, a later property, tags, feedback records and monitors added)
+goes from SQLite to chdb and back, and all three stores give the same answers to session queries,
+counts, metrics, the feedback breakdown and the monitors. A copy killed halfway and run again stores
+nothing twice, and the count check holds."""
 
 from __future__ import annotations
 
@@ -10,17 +11,33 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from heliograph.domain.feedback_values import FeedbackConfig, FeedbackEntry, FeedbackQuery
+from heliograph.domain.monitors import MonitorSpec, MonitorStatus, delivery_id
+from heliograph.domain.records import now_ms
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
+from heliograph.monitors.runner import new_delivery
 from heliograph.storage import open_store
 from store_support import with_store
 
 DEMO_SESSIONS = 120
+MONITOR = MonitorSpec(
+    name="v2 thumbs down",
+    feedback_name="rating",
+    metric="negative_rate",
+    operator="gt",
+    threshold=0.25,
+    window_s=3600,
+    min_rated=10,
+    filter='{"request_response_rmt":{"properties":{"prompt-version":{"equals":"v2"}}}}',
+    webhook_url="http://127.0.0.1:9/hook",
+    webhook_secret="s3cret-s3cret",
+)
 
 
 def _heliograph(*args: str) -> subprocess.CompletedProcess[str]:
@@ -52,6 +69,18 @@ def _demo_with_marks(url: str) -> None:
             FeedbackEntry(first, in_first.record.request_id, "stars", 4, None, "judge", "llm"),
         ):
             assert await store.put_feedback(org_id=org.id, entry=entry) is not None
+        # A monitor that has fired, and one never evaluated.
+        fired = await store.create_monitor(org_id=org.id, spec=MONITOR)
+        await store.create_monitor(org_id=org.id, spec=replace(MONITOR, name="quiet", filter=None))
+        now = now_ms()
+        body = '{"state":"firing"}'
+        delivery = new_delivery(
+            fired, delivery_id=delivery_id(fired.id, 1), kind="firing", body=body, now=now
+        )
+        status = MonitorStatus("firing", 0.5, 40, now, 1)
+        assert await store.record_evaluation(
+            org_id=org.id, monitor_id=fired.id, status=status, delivery=delivery
+        )
 
     with_store(url, mark)
 
@@ -77,6 +106,7 @@ def _answers(url: str) -> dict[str, Any]:
             ),
             "configs": await store.list_feedback_configs(org_id=org.id),
             "keys": [k.info for k in await store.export_api_keys()],
+            "monitors": await store.list_monitors(org_id=org.id),
         }
 
     return with_store(url, read)
@@ -94,6 +124,8 @@ def test_sqlite_to_chdb_and_back_gives_the_same_answers(tmp_path: Path) -> None:
     assert expected["counts"]["feedback"] > 0 and len(expected["sessions"]) == DEMO_SESSIONS
     assert expected["counts"]["feedback_records"] == len(expected["records"]) > 2
     assert {(r.rater, r.name) for r in expected["records"]} >= {("user-1", "rating"), ("judge", "stars")}
+    assert [m.status.state for m in expected["monitors"]] == ["firing", "insufficient_data"]
+    assert expected["counts"]["monitors"] == 2
     assert _answers(middle) == expected
     assert _answers(back) == expected
 

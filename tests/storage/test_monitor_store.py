@@ -196,3 +196,33 @@ def test_a_lease_has_one_holder_until_it_expires(store_url: str) -> None:
         assert sum(won) == 1
 
     with_store(store_url, scenario)
+
+
+def test_a_restored_monitor_keeps_its_id_spec_and_status_and_restoring_it_again_changes_nothing(
+    store_url: str,
+) -> None:
+    async def scenario(store: Store) -> None:
+        org = await new_org(store)
+        at = now_ms()
+        firing = MonitorStatus("firing", 0.4, 60, at, 3)
+        copied = replace(
+            await store.create_monitor(org_id=org, spec=SPEC), id="copied-monitor", status=firing
+        )
+        assert await store.list_monitors(org_id=org) != []
+        await store.restore_monitor(copied)
+        again = replace(copied, spec=replace(SPEC, name="changed since"), status=MonitorStatus())
+        await store.restore_monitor(again)  # the id is there: a copy run twice stores nothing new
+        assert await store.get_monitor(org_id=org, monitor_id="copied-monitor") == copied
+        assert len(await store.list_monitors(org_id=org)) == 2
+        assert (await store.copy_counts(org_id=org))["monitors"] == 2
+        # The evaluator goes on from the copied status: its next transition is the fourth.
+        assert not await store.record_evaluation(
+            org_id=org, monitor_id=copied.id, status=replace(firing, state="ok", transitions=1), delivery=None
+        )
+        resolved = replace(firing, state="ok", transitions=4)
+        delivery = _delivery(org, copied.id, 4, at=at)
+        assert await store.record_evaluation(
+            org_id=org, monitor_id=copied.id, status=resolved, delivery=delivery
+        )
+
+    with_store(store_url, scenario)

@@ -1,5 +1,6 @@
-"""`heliograph copy --from URL --to URL`: every organization, key, request, property, score, rating and tag
-from one store to another (SQLite, PostgreSQL, ClickHouse; either way), in batches, with a progress bar.
+"""`heliograph copy --from URL --to URL`: every organization, key, request, property, score, rating, tag,
+feedback record and config, and feedback monitor from one store to another (SQLite, PostgreSQL,
+ClickHouse; either way), in batches, with a progress bar.
 
 Everything is written idempotently (an organization or key by its id, a request by its id, a rating or
 tag as a value), so a copy cut short runs again from the start and stores nothing twice. It ends by
@@ -49,6 +50,8 @@ async def copy_stores(source: Store, target: Store, *, batch: int, progress: Pro
         for mark in marks:
             if mark.tag is not None:
                 await target.set_session_tag(org_id=org.id, session_id=mark.session_id, tag=mark.tag)
+        for monitor in await source.list_monitors(org_id=org.id):
+            await target.restore_monitor(monitor)  # its deliveries (a history) stay behind
         before, after = await source.copy_counts(org_id=org.id), await target.copy_counts(org_id=org.id)
         differences += [
             f"{org.name}: {table} {before[table]:,} in the source, {after[table]:,} in the target"
@@ -98,8 +101,8 @@ def copy(
         int, typer.Option(min=1, max=100_000, help="Requests per read and write.")
     ] = DEFAULT_BATCH,
 ) -> None:
-    """Copy every organization, key, request, property, score, rating, tag and feedback record and config
-    between two stores."""
+    """Copy every organization, key, request, property, score, rating, tag, feedback record and config,
+    and feedback monitor between two stores."""
     settings_with(database_url=source_url)
     settings_with(database_url=target_url)
     if single_process_only(source_url) and single_process_only(target_url):

@@ -79,7 +79,7 @@ class SessionMark:
 
 
 # What `heliograph copy` counts on both sides, per organization (`Store.copy_counts`).
-COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags", "feedback_records")
+COPIED_TABLES = ("requests", "properties", "scores", "feedback", "tags", "feedback_records", "monitors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +362,10 @@ class Store(Protocol):
 
     async def create_monitor(self, *, org_id: str, spec: MonitorSpec) -> Monitor:
         """Store a new monitor (state `insufficient_data`, never evaluated)."""
+
+    async def restore_monitor(self, monitor: Monitor) -> None:
+        """Store a copied monitor as it is (id, spec, times, status), so the target's evaluator goes on
+        from its state and sends no second `firing`; nothing when the id is there already (copy)."""
 
     async def update_monitor(self, *, org_id: str, monitor_id: str, spec: MonitorSpec) -> Monitor | None:
         """Replace a monitor's spec, keeping its status; None when the organization has no such monitor."""

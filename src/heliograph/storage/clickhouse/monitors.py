@@ -74,6 +74,20 @@ def _monitor_row(monitor: Monitor) -> tuple[Any, ...]:
     )
 
 
+def _state_row(org_id: str, monitor_id: str, status: MonitorStatus) -> tuple[Any, ...]:
+    return (
+        org_id,
+        monitor_id,
+        status.state,
+        status.value,
+        status.rated,
+        status.evaluated_at_ms,
+        status.transitions,
+        change_version(),
+        0,
+    )
+
+
 def _monitor(row: Sequence[Any], status: MonitorStatus) -> Monitor:
     r = dict(zip(_MONITOR_COLUMNS, row, strict=True))
     spec = MonitorSpec(
@@ -190,6 +204,16 @@ class ClickHouseMonitors:
         )
         return monitor
 
+    async def restore_monitor(self, monitor: Monitor) -> None:
+        def work(session: WriteSession) -> None:
+            if _read_monitors(session, monitor.org_id, monitor.id):
+                return
+            session.insert(MONITORS.name, MONITORS.column_names(), [_monitor_row(monitor)])
+            row = _state_row(monitor.org_id, monitor.id, monitor.status)
+            session.insert(MONITOR_STATES.name, MONITOR_STATES.column_names(), [row])
+
+        await self._db.write(work)
+
     async def update_monitor(self, *, org_id: str, monitor_id: str, spec: MonitorSpec) -> Monitor | None:
         def work(session: WriteSession) -> bool:
             found = _read_monitors(session, org_id, monitor_id)
@@ -255,17 +279,7 @@ class ClickHouseMonitors:
                     MONITOR_DELIVERIES.column_names(),
                     [_delivery_row(delivery, _CREATED_VERSION)],
                 )
-            row = (
-                org_id,
-                monitor_id,
-                status.state,
-                status.value,
-                status.rated,
-                status.evaluated_at_ms,
-                status.transitions,
-                change_version(),
-                0,
-            )
+            row = _state_row(org_id, monitor_id, status)
             session.insert(MONITOR_STATES.name, MONITOR_STATES.column_names(), [row])
             return True
 

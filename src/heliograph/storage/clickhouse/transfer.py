@@ -102,7 +102,8 @@ class ClickHouseTransfer:
             f"(SELECT sum(length(scores)) FROM {live_requests(params, org_id)}), "
             f"(SELECT count() FROM {live('session_feedback')} WHERE org_id = {org}), "
             f"(SELECT count() FROM {live('session_tags')} WHERE org_id = {org}), "
-            f"(SELECT count() FROM {live('feedback_records')} WHERE org_id = {org})",
+            f"(SELECT count() FROM {live('feedback_records')} WHERE org_id = {org}), "
+            f"(SELECT count() FROM {live('monitors')} WHERE org_id = {org})",
             params.values,
         )
         values: tuple[Any, ...] = rows[0]

@@ -56,6 +56,22 @@ def _spec_values(spec: MonitorSpec) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in _SPEC_COLUMNS}
 
 
+def _monitor_values(monitor: Monitor) -> dict[str, Any]:
+    status = monitor.status
+    return {
+        "id": monitor.id,
+        "org_id": monitor.org_id,
+        **_spec_values(monitor.spec),
+        "created_at_ms": monitor.created_at_ms,
+        "updated_at_ms": monitor.updated_at_ms,
+        "state": status.state,
+        "value": status.value,
+        "rated": status.rated,
+        "evaluated_at_ms": status.evaluated_at_ms,
+        "transitions": status.transitions,
+    }
+
+
 def _monitor(row: Any) -> Monitor:
     spec = MonitorSpec(
         name=row.name,
@@ -143,22 +159,13 @@ class SqlMonitors:
 
     async def create_monitor(self, *, org_id: str, spec: MonitorSpec) -> Monitor:
         now = now_ms()
-        status = MonitorStatus()
-        monitor = Monitor(str(uuid.uuid4()), org_id, spec, now, now, status)
-        row = {
-            "id": monitor.id,
-            "org_id": org_id,
-            **_spec_values(spec),
-            "created_at_ms": now,
-            "updated_at_ms": now,
-            "state": status.state,
-            "value": None,
-            "rated": 0,
-            "evaluated_at_ms": None,
-            "transitions": 0,
-        }
-        await self._write(lambda conn: conn.execute(sa.insert(monitors).values(row)))
+        monitor = Monitor(str(uuid.uuid4()), org_id, spec, now, now, MonitorStatus())
+        await self._write(lambda conn: conn.execute(sa.insert(monitors).values(_monitor_values(monitor))))
         return monitor
+
+    async def restore_monitor(self, monitor: Monitor) -> None:
+        stmt = insert(self._dialect, monitors).values(_monitor_values(monitor))
+        await self._write(lambda conn: conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"])))
 
     async def update_monitor(self, *, org_id: str, monitor_id: str, spec: MonitorSpec) -> Monitor | None:
         def work(conn: sa.Connection) -> bool:

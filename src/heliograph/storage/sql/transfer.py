@@ -25,6 +25,7 @@ from heliograph.storage.sql.reads import load_requests
 from heliograph.storage.sql.schema import (
     api_keys,
     feedback_records,
+    monitors,
     organizations,
     properties,
     requests,
@@ -143,6 +144,7 @@ class SqlTransfer:
             count(sessions, sessions.c.feedback.is_not(None)),
             count(session_tags),
             count(feedback_records),
+            count(monitors),
         )
         async with self._read() as conn:
             row = (await conn.execute(stmt)).one()
