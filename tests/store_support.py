@@ -1,4 +1,5 @@
-"""Helpers of the store-level tests: a store opened on a URL, fresh organizations and request records."""
+"""Helpers of the store-level tests: a store opened on a URL, fresh organizations, request records and a
+monitor's spec."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from heliograph.domain.monitors import MonitorSpec
 from heliograph.domain.records import (
     RequestRecord,
     new_record,
@@ -16,6 +18,19 @@ from heliograph.storage import open_store
 
 T = TypeVar("T")
 BASE_MS = 1_767_225_600_000  # 2026-01-01
+# A monitor on the sessions whose requests carry variant B (`record(..., variant="B")`).
+MONITOR_SPEC = MonitorSpec(
+    name="B thumbs down",
+    feedback_name="rating",
+    metric="negative_rate",
+    operator="gt",
+    threshold=0.25,
+    window_s=3600,
+    min_rated=2,
+    filter='{"request_response_rmt":{"properties":{"variant":{"equals":"B"}}}}',
+    webhook_url="http://127.0.0.1:9/hook",
+    webhook_secret="s3cret-s3cret",
+)
 
 
 def with_store(url: str, scenario: Callable[[Store], Awaitable[T]]) -> T:

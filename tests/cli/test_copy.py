@@ -16,28 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from heliograph.domain.feedback_values import FeedbackConfig, FeedbackEntry, FeedbackQuery
-from heliograph.domain.monitors import MonitorSpec, MonitorStatus, delivery_id
+from heliograph.domain.monitors import MonitorStatus, delivery_id
 from heliograph.domain.records import now_ms
 from heliograph.domain.sessions import SessionQuery
 from heliograph.domain.store import Store
 from heliograph.errors import Unavailable
 from heliograph.monitors.runner import new_delivery
 from heliograph.storage import open_store
-from store_support import with_store
+from store_support import MONITOR_SPEC, with_store
 
 DEMO_SESSIONS = 120
-MONITOR = MonitorSpec(
-    name="v2 thumbs down",
-    feedback_name="rating",
-    metric="negative_rate",
-    operator="gt",
-    threshold=0.25,
-    window_s=3600,
-    min_rated=10,
-    filter='{"request_response_rmt":{"properties":{"prompt-version":{"equals":"v2"}}}}',
-    webhook_url="http://127.0.0.1:9/hook",
-    webhook_secret="s3cret-s3cret",
-)
 
 
 def _heliograph(*args: str) -> subprocess.CompletedProcess[str]:
@@ -70,8 +58,8 @@ def _demo_with_marks(url: str) -> None:
         ):
             assert await store.put_feedback(org_id=org.id, entry=entry) is not None
         # A monitor that has fired, and one never evaluated.
-        fired = await store.create_monitor(org_id=org.id, spec=MONITOR)
-        await store.create_monitor(org_id=org.id, spec=replace(MONITOR, name="quiet", filter=None))
+        fired = await store.create_monitor(org_id=org.id, spec=MONITOR_SPEC)
+        await store.create_monitor(org_id=org.id, spec=replace(MONITOR_SPEC, name="quiet", filter=None))
         now = now_ms()
         body = '{"state":"firing"}'
         delivery = new_delivery(

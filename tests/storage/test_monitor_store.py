@@ -11,23 +11,10 @@ from dataclasses import replace
 
 from heliograph.domain.feedback_values import FeedbackEntry
 from heliograph.domain.filters import parse_filter
-from heliograph.domain.monitors import Delivery, MonitorSpec, MonitorStatus, delivery_id
+from heliograph.domain.monitors import Delivery, MonitorStatus, delivery_id
 from heliograph.domain.records import now_ms
 from heliograph.domain.store import Store
-from store_support import new_org, record, with_store
-
-SPEC = MonitorSpec(
-    name="B thumbs down",
-    feedback_name="rating",
-    metric="negative_rate",
-    operator="gt",
-    threshold=0.25,
-    window_s=3600,
-    min_rated=2,
-    filter='{"request_response_rmt":{"properties":{"variant":{"equals":"B"}}}}',
-    webhook_url="http://127.0.0.1:9/hook",
-    webhook_secret="s3cret-s3cret",
-)
+from store_support import MONITOR_SPEC, new_org, record, with_store
 
 
 def _entry(session: str, value: bool | float, *, rater: str = "api", name: str = "rating") -> FeedbackEntry:
@@ -64,7 +51,7 @@ def test_the_window_holds_records_of_the_name_updated_in_it_on_matching_sessions
             assert await store.put_feedback(org_id=org, entry=_entry(session, value))
         assert await store.put_feedback(org_id=org, entry=_entry("B1", 4.0, name="stars"))
         after = now_ms() + 1
-        only_b = parse_filter(json.loads(SPEC.filter or "null"))
+        only_b = parse_filter(json.loads(MONITOR_SPEC.filter or "null"))
 
         every = await store.feedback_window(
             org_id=org, filter=None, name="rating", start_ms=before, end_ms=after, limit=100
@@ -106,7 +93,7 @@ def test_the_window_holds_records_of_the_name_updated_in_it_on_matching_sessions
 def test_monitors_belong_to_their_organization_and_keep_their_status_through_edits(store_url: str) -> None:
     async def scenario(store: Store) -> None:
         org, other = await new_org(store), await new_org(store)
-        monitor = await store.create_monitor(org_id=org, spec=SPEC)
+        monitor = await store.create_monitor(org_id=org, spec=MONITOR_SPEC)
         assert monitor.status == MonitorStatus()
         assert await store.get_monitor(org_id=org, monitor_id=monitor.id) == monitor
         assert await store.get_monitor(org_id=other, monitor_id=monitor.id) is None
@@ -116,7 +103,7 @@ def test_monitors_belong_to_their_organization_and_keep_their_status_through_edi
 
         status = MonitorStatus("ok", 0.1, 40, now_ms(), 0)
         assert await store.record_evaluation(org_id=org, monitor_id=monitor.id, status=status, delivery=None)
-        edited = replace(SPEC, name="renamed", threshold=0.3, filter=None)
+        edited = replace(MONITOR_SPEC, name="renamed", threshold=0.3, filter=None)
         assert await store.update_monitor(org_id=other, monitor_id=monitor.id, spec=edited) is None
         updated = await store.update_monitor(org_id=org, monitor_id=monitor.id, spec=edited)
         assert updated is not None and updated.spec == edited and updated.status == status
@@ -139,7 +126,7 @@ def test_monitors_belong_to_their_organization_and_keep_their_status_through_edi
 def test_a_transition_and_its_delivery_are_stored_once_whoever_writes_them(store_url: str) -> None:
     async def scenario(store: Store) -> None:
         org = await new_org(store)
-        monitor = await store.create_monitor(org_id=org, spec=SPEC)
+        monitor = await store.create_monitor(org_id=org, spec=MONITOR_SPEC)
         at = now_ms()
         firing = MonitorStatus("firing", 0.4, 300, at, 1)
         delivery = _delivery(org, monitor.id, 1, at=at)
@@ -206,11 +193,11 @@ def test_a_restored_monitor_keeps_its_id_spec_and_status_and_restoring_it_again_
         at = now_ms()
         firing = MonitorStatus("firing", 0.4, 60, at, 3)
         copied = replace(
-            await store.create_monitor(org_id=org, spec=SPEC), id="copied-monitor", status=firing
+            await store.create_monitor(org_id=org, spec=MONITOR_SPEC), id="copied-monitor", status=firing
         )
         assert await store.list_monitors(org_id=org) != []
         await store.restore_monitor(copied)
-        again = replace(copied, spec=replace(SPEC, name="changed since"), status=MonitorStatus())
+        again = replace(copied, spec=replace(MONITOR_SPEC, name="changed since"), status=MonitorStatus())
         await store.restore_monitor(again)  # the id is there: a copy run twice stores nothing new
         assert await store.get_monitor(org_id=org, monitor_id="copied-monitor") == copied
         assert len(await store.list_monitors(org_id=org)) == 2
