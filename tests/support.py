@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -85,6 +87,7 @@ def start_server(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env={**os.environ, **TEST_SERVER_ENV, **(env or {})},
+            start_new_session=True,  # a group of its own: its workers and writer can be killed with it
         )
     server = Server(f"http://127.0.0.1:{port}", database_url, log_path, process)
     deadline = time.monotonic() + SERVER_START_SECONDS
@@ -109,6 +112,8 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    with contextlib.suppress(ProcessLookupError):  # nothing of the server may outlive it
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def skip_on_chdb(database_url: str) -> None:

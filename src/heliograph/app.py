@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -46,6 +47,8 @@ from heliograph.gateway.proxy import Gateway
 from heliograph.gateway.upstream import Upstreams, create_upstream_client
 from heliograph.http_protocol import TimedHttpProtocol
 from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.ingest.submitter import RecordSubmitter
+from heliograph.ingest.writer_client import SharedWriterClient
 from heliograph.monitors.runner import MonitorRunner
 from heliograph.netguard import AddressPolicy
 from heliograph.storage import open_store
@@ -84,9 +87,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         store = open_store(settings.database_url)
         if migrate:
             await store.migrate()
-        pipeline = IngestPipeline(
-            store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
-        )
+        pipeline = record_submitter(settings, store)
         prices = PriceTable.load_default()
         connect, read = settings.upstream_connect_timeout, settings.upstream_read_timeout
         policy = AddressPolicy.from_setting(settings.gateway_allowed_hosts)
@@ -163,6 +164,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.mount("/static", widget_files(), name="widget")
     install_dashboard(app)  # after the API, so its catch-all for /dashboard/* never shadows an API route
     return app
+
+
+def record_submitter(settings: Settings, store: Store) -> RecordSubmitter:
+    """This process's own group commit, or the shared writer's client when `serve` runs one."""
+    if settings.ingest_writer_socket is not None:
+        return SharedWriterClient(Path(settings.ingest_writer_socket), queue_size=settings.ingest_queue_size)
+    return IngestPipeline(store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size)
 
 
 def webhook_policy(settings: Settings) -> WebhookPolicy:

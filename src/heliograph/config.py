@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,8 +36,18 @@ class Settings(BaseSettings):
         1,
         ge=1,
         le=64,
-        description="Server processes; each takes connections and commits its own batches (`/metrics` "
-        "counts per process).",
+        description="Server processes; each takes connections, parses and prices; who commits is "
+        "`HELIOGRAPH_INGEST_WRITER`'s choice (`/metrics` counts per process).",
+    )
+    ingest_writer: Literal["auto", "shared", "per-process"] = Field(
+        "auto",
+        description="With more than one worker: `shared` runs one writer process that commits every "
+        "worker's records (one group commit, one warm SQLite cache); `per-process` has each worker commit "
+        "its own. `auto` is `shared` on SQLite and ClickHouse, `per-process` on PostgreSQL.",
+    )
+    ingest_writer_socket: str | None = Field(
+        None,
+        description="Set by `serve` for its workers, not by hand: the shared writer's Unix socket.",
     )
     header_timeout: float = Field(
         10.0,
@@ -143,6 +154,12 @@ class Settings(BaseSettings):
         description="When set, the only hosts monitor webhooks may go to: comma-separated names, addresses "
         "or networks, checked before any name is resolved (listed internal hosts are allowed).",
     )
+
+    def shares_a_writer(self) -> bool:
+        """Whether `serve` runs one writer process for its workers (see `ingest_writer`)."""
+        if self.workers == 1 or self.ingest_writer == "per-process":
+            return False
+        return self.ingest_writer == "shared" or not self.database_url.startswith("postgres")
 
     def feedback_origin_list(self) -> list[str]:
         """The origins allowed to send feedback with a link; `["*"]` for any."""

@@ -21,7 +21,7 @@ from gateway.gateway_support import (
     wait_for_metrics,
     wait_for_request,
 )
-from heliograph.ingest.pipeline import RETRY_FOR_S
+from heliograph.ingest.submitter import RETRY_FOR_S
 from support import Server, Tenant, new_tenant
 
 alice = module_tenant("alice")

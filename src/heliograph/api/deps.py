@@ -15,7 +15,7 @@ from heliograph.domain.pricing import PriceTable
 from heliograph.domain.store import Store
 from heliograph.domain.webhooks import WebhookPolicy
 from heliograph.errors import Unauthorized
-from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.ingest.submitter import RecordSubmitter
 
 __all__ = ["CurrentOrg", "PipelineDep", "PricesDep", "StoreDep", "WebhookPolicyDep", "org_for_bearer"]
 
@@ -25,8 +25,8 @@ async def _store(request: Request) -> Store:
     return store
 
 
-async def _pipeline(request: Request) -> IngestPipeline:
-    pipeline: IngestPipeline = request.app.state.pipeline
+async def _pipeline(request: Request) -> RecordSubmitter:
+    pipeline: RecordSubmitter = request.app.state.pipeline
     return pipeline
 
 
@@ -42,7 +42,7 @@ async def _webhook_policy(request: Request) -> WebhookPolicy:
 
 StoreDep = Annotated[Store, Depends(_store)]
 WebhookPolicyDep = Annotated[WebhookPolicy, Depends(_webhook_policy)]
-PipelineDep = Annotated[IngestPipeline, Depends(_pipeline)]
+PipelineDep = Annotated[RecordSubmitter, Depends(_pipeline)]
 PricesDep = Annotated[PriceTable, Depends(_prices)]
 
 

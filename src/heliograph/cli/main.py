@@ -13,14 +13,17 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from heliograph.app import create_app
 from heliograph.cli import demo, keys
 from heliograph.cli.common import DatabaseUrlOption, err, open_store, setting_help, settings_with
 from heliograph.cli.copy import copy
+from heliograph.config import Settings
 from heliograph.dashboard import dashboard_secret
 from heliograph.domain.keys import hash_api_key
 from heliograph.http_protocol import TimedHttpProtocol
+from heliograph.ingest.writer_supervisor import shared_writer
 
 # How long a SIGTERM waits for requests in flight (a long gateway stream is cut after it), below the
 # 30 s most process managers allow before SIGKILL.
@@ -118,14 +121,31 @@ def serve(
     # to SHUTDOWN_GRACE_S), then running the lifespan shutdown, which writes every queued record; it
     # then re-raises the signal, which this handler turns into exit status 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    if settings.workers > 1:
-        # Each worker process builds its app from the environment: hand it these settings, with the
-        # dashboard secret fixed here so that a cookie one worker signed is valid on every worker.
-        os.environ.update(settings.environment(secret_key=dashboard_secret(settings)))
     TimedHttpProtocol.configure(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
+    if settings.workers == 1:
+        _run_uvicorn(settings, create_app(settings, migrate=False), access_log=access_log)
+        return
+    # Each worker process builds its app from the environment: hand it these settings, with the
+    # dashboard secret fixed here so that a cookie one worker signed is valid on every worker.
+    environment = settings.environment(secret_key=dashboard_secret(settings))
+    os.environ.update(environment)
+    if not settings.shares_a_writer():
+        _run_uvicorn(settings, "heliograph.app:create_worker_app", access_log=access_log)
+        return
+    # The workers hand their records to one writer process; it outlives them, to commit what they send
+    # while they drain, and is stopped after them.
+    with shared_writer(environment) as socket_path:
+        os.environ["HELIOGRAPH_INGEST_WRITER_SOCKET"] = str(socket_path)
+        err.print(
+            f"Ingestion writer on {socket_path}: one process commits for the {settings.workers} workers"
+        )
+        _run_uvicorn(settings, "heliograph.app:create_worker_app", access_log=access_log)
+
+
+def _run_uvicorn(settings: Settings, app: FastAPI | str, *, access_log: bool) -> None:
     uvicorn.run(
-        create_app(settings, migrate=False) if settings.workers == 1 else "heliograph.app:create_worker_app",
-        factory=settings.workers > 1,
+        app,
+        factory=isinstance(app, str),
         workers=settings.workers,
         host=settings.host,
         port=settings.port,

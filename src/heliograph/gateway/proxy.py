@@ -29,7 +29,7 @@ from heliograph.errors import error_body
 from heliograph.gateway.streams import UsageChunkFilter
 from heliograph.gateway.upstream import HOP_BY_HOP, Route, Upstreams, forwardable_headers, refused
 from heliograph.ingest.calls import LoggedCall, record_of
-from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.ingest.submitter import RecordSubmitter
 from heliograph.netguard import RefusedAddress
 
 __all__ = ["CANCELLED_STATUS", "Gateway", "GatewayStats"]
@@ -106,7 +106,7 @@ class Gateway:
         client: aiohttp.ClientSession,
         target_client: aiohttp.ClientSession,
         upstreams: Upstreams,
-        pipeline: IngestPipeline,
+        pipeline: RecordSubmitter,
         prices: PriceTable,
         max_capture_bytes: int,
     ) -> None:

@@ -9,9 +9,10 @@ queued behind it is refused with it, and new records are refused at once for UNA
 (the Retry-After the callers get), instead of each waiting out its own timeout against a database
 that is not there; the next batch after that finds out whether it is back.
 
-Writers nobody waits on (the gateway logs a call after answering it) use `submit_with_retry`: an
-unavailable database is retried with capped exponential backoff for a bounded time, and only a
-bounded number of records may wait to retry at once, so an outage costs bounded memory.
+Writers nobody waits on (the gateway logs a call after answering it) use `submit_with_retry`
+(see ingest.submitter): an unavailable database is retried with capped exponential backoff for a
+bounded time, and only a bounded number of records may wait to retry at once, so an outage costs
+bounded memory.
 """
 
 from __future__ import annotations
@@ -22,21 +23,19 @@ from typing import Final
 
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.store import Store
-from heliograph.errors import StorageFault, Unavailable
+from heliograph.errors import HeliographError, StorageFault, Unavailable
+from heliograph.ingest.submitter import RecordSubmitter, settled
 
 __all__ = ["IngestPipeline"]
 
 log = logging.getLogger(__name__)
 
 _STOP: Final = object()
-# Backoff for submit_with_retry: 0.25 s doubling to 4 s, for at most 15 s per record (which also
-# bounds how long a graceful shutdown waits for gateway records during a database outage).
-RETRY_FIRST_DELAY_S, RETRY_MAX_DELAY_S, RETRY_FOR_S = 0.25, 4.0, 15.0
 UNAVAILABLE_HOLD_S = 1.0
 _Item = tuple[RequestRecord, "asyncio.Future[None]"]
 
 
-class IngestPipeline:
+class IngestPipeline(RecordSubmitter):
     """Bounded queue plus a single writer task that commits records in batches.
 
     Parameters:
@@ -46,16 +45,13 @@ class IngestPipeline:
     """
 
     def __init__(self, store: Store, *, queue_size: int, batch_size: int) -> None:
+        super().__init__(queue_size=queue_size)
         self._store = store
         self._queue: asyncio.Queue[_Item | object] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._writer: asyncio.Task[None] | None = None
-        self._max_retrying = queue_size
         self._fault: str | None = None  # why the last batch failed, while new records are refused
         self._refuse_until = 0.0
-        self.retrying = 0
-        self.committed = 0
-        self.failed = 0
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._run(), name="heliograph-ingest-writer")
@@ -72,64 +68,19 @@ class IngestPipeline:
     def queued(self) -> int:
         return self._queue.qsize()
 
-    async def submit(self, record: RequestRecord) -> None:
-        """Return once `record` is committed; raise Unavailable if it cannot be taken or written."""
-        loop = self._accepting_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        try:
-            self._queue.put_nowait((record, future))
-        except asyncio.QueueFull:
-            raise Unavailable("Ingestion queue is full; retry shortly") from None
-        await future
-
-    async def submit_all(self, records: list[RequestRecord]) -> None:
-        """`submit` for several records: all are queued or none is, and this returns once all are committed.
-
-        Queued together, they share the writer's transactions; if a write fails, the first error is
-        raised after every record is settled (a retry stores only what is missing, by request id).
-        """
-        loop = self._accepting_loop()
+    async def submit_each(self, records: list[RequestRecord]) -> list[HeliographError | None]:
+        if self._writer is None:
+            raise Unavailable("Ingestion is not running; retry shortly")
+        loop = asyncio.get_running_loop()
+        if self._fault is not None and loop.time() < self._refuse_until:
+            raise Unavailable(self._fault)
         if self._queue.maxsize - self._queue.qsize() < len(records):
             raise Unavailable("Ingestion queue is full; retry shortly")
         futures: list[asyncio.Future[None]] = []
         for record in records:  # no await in this loop: nothing else can take the free places meanwhile
             futures.append(loop.create_future())
             self._queue.put_nowait((record, futures[-1]))
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        error = next((result for result in results if isinstance(result, BaseException)), None)
-        if error is not None:
-            raise error
-
-    def _accepting_loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop; Unavailable while the writer is stopped or the database was just found down."""
-        if self._writer is None:
-            raise Unavailable("Ingestion is not running; retry shortly")
-        loop = asyncio.get_running_loop()
-        if self._fault is not None and loop.time() < self._refuse_until:
-            raise Unavailable(self._fault)
-        return loop
-
-    async def submit_with_retry(self, record: RequestRecord) -> None:
-        """`submit`, retrying Unavailable with backoff for up to RETRY_FOR_S; raise the last error after.
-
-        At most `queue_size` records wait to retry at once; beyond that the error is raised at once.
-        """
-        loop = asyncio.get_running_loop()
-        give_up_at = loop.time() + RETRY_FOR_S
-        delay = RETRY_FIRST_DELAY_S
-        while True:
-            try:
-                await self.submit(record)
-                return
-            except Unavailable:
-                if loop.time() + delay > give_up_at or self.retrying >= self._max_retrying:
-                    raise
-            self.retrying += 1
-            try:
-                await asyncio.sleep(delay)
-            finally:
-                self.retrying -= 1
-            delay = min(delay * 2, RETRY_MAX_DELAY_S)
+        return await settled(futures)
 
     async def _run(self) -> None:
         stopping = False

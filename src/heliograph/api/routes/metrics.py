@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from heliograph.api.errors import ERROR_RESPONSES
 from heliograph.errors import Forbidden, Unauthorized
 from heliograph.gateway.proxy import Gateway
-from heliograph.ingest.pipeline import IngestPipeline
+from heliograph.ingest.submitter import RecordSubmitter
 
 __all__ = ["is_loopback_client", "router"]
 
@@ -59,7 +59,7 @@ async def _scraper(request: Request) -> None:
 async def metrics(request: Request) -> PlainTextResponse:
     """Ingestion and gateway counters of this process, summed over organizations: for loopback
     clients, or with `Authorization: Bearer <HELIOGRAPH_METRICS_TOKEN>` when that is set."""
-    pipeline: IngestPipeline = request.app.state.pipeline
+    pipeline: RecordSubmitter = request.app.state.pipeline
     gateway: Gateway = request.app.state.gateway
     samples = (
         ("heliograph_ingest_committed_total", "counter", "Records committed", pipeline.committed),

@@ -1,0 +1,168 @@
+"""A worker's side of the shared writer: records go over the Unix socket and are answered once committed.
+
+Records submitted in the same turn of the event loop travel as one batch (one frame, one write);
+several batches may be on their way at once, and the writer answers each when it is committed. While
+the writer is unreachable (not started yet, crashed, restarting) every submit answers Unavailable
+(503) at once, and records already sent are answered Unavailable when the connection drops: whether
+the writer committed them is not known, and a retry stores only what is missing, by request id. The
+client reconnects every RECONNECT_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import orjson
+
+from heliograph.domain.records import RequestRecord
+from heliograph.errors import HeliographError, StorageFault, Unavailable
+from heliograph.ingest.submitter import RecordSubmitter, settled
+from heliograph.ingest.writer_frames import decode_errors, encode_record, read_frame, records_frame
+
+__all__ = ["RECONNECT_S", "SharedWriterClient"]
+
+log = logging.getLogger(__name__)
+
+RECONNECT_S = 0.1
+WRITER_DOWN = "The ingestion writer is unavailable; retry shortly"
+# A batch is cut at this many bytes (a record larger than that travels alone).
+BATCH_BYTES = 8 * 1024 * 1024
+_Item = tuple[RequestRecord, "asyncio.Future[None]"]
+
+
+class SharedWriterClient(RecordSubmitter):
+    """Sends records to the writer at `socket_path`; at most `queue_size` may await their commit."""
+
+    def __init__(self, socket_path: Path, *, queue_size: int) -> None:
+        super().__init__(queue_size=queue_size)
+        self._socket_path = socket_path
+        self._queue_size = queue_size
+        self._connection: asyncio.StreamWriter | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self._unsent: list[_Item] = []
+        self._sent: dict[int, list[asyncio.Future[None]]] = {}
+        self._next_batch = 0
+        self._outstanding = 0
+        self._drained = asyncio.Event()
+
+    def start(self) -> None:
+        self._connector = asyncio.create_task(self._stay_connected(), name="heliograph-writer-client")
+
+    async def stop(self) -> None:
+        """Wait until every record taken is answered, then disconnect."""
+        if self._connector is None:
+            return
+        connector, self._connector = self._connector, None  # take no new records
+        while self._outstanding:
+            self._drained.clear()
+            await self._drained.wait()
+        connector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connector
+
+    @property
+    def queued(self) -> int:
+        return self._outstanding
+
+    async def submit_each(self, records: list[RequestRecord]) -> list[HeliographError | None]:
+        if self._connector is None:
+            raise Unavailable("Ingestion is not running; retry shortly")
+        if self._connection is None:
+            raise Unavailable(WRITER_DOWN)
+        if self._queue_size - self._outstanding < len(records):
+            raise Unavailable("Ingestion queue is full; retry shortly")
+        loop = asyncio.get_running_loop()
+        if not self._unsent:
+            loop.call_soon(self._send)
+        futures = [loop.create_future() for _ in records]
+        for future in futures:
+            future.add_done_callback(self._count)
+        self._unsent.extend(zip(records, futures, strict=True))
+        self._outstanding += len(records)
+        return await settled(futures)
+
+    def _count(self, future: asyncio.Future[None]) -> None:
+        self._outstanding -= 1
+        if future.exception() is None:
+            self.committed += 1
+        else:
+            self.failed += 1
+        if not self._outstanding:
+            self._drained.set()
+
+    def _send(self) -> None:
+        """Send what was submitted this turn, in batches of at most BATCH_BYTES."""
+        items, self._unsent = self._unsent, []
+        connection = self._connection
+        if connection is None:  # the writer went away this very turn
+            _settle([future for _, future in items], [Unavailable(WRITER_DOWN)] * len(items))
+            return
+        encoded: list[bytes] = []
+        futures: list[asyncio.Future[None]] = []
+        size = 0
+        for record, future in items:
+            try:
+                data = encode_record(record)
+            except orjson.JSONEncodeError:
+                future.set_exception(StorageFault("The database refused this request; it was not stored"))
+                continue
+            if encoded and size + len(data) > BATCH_BYTES:
+                connection.write(self._batch(encoded, futures))
+                encoded, futures, size = [], [], 0
+            encoded.append(data)
+            futures.append(future)
+            size += len(data)
+        if encoded:
+            connection.write(self._batch(encoded, futures))
+
+    def _batch(self, encoded: list[bytes], futures: list[asyncio.Future[None]]) -> bytes:
+        self._next_batch += 1
+        self._sent[self._next_batch] = futures
+        return records_frame(self._next_batch, encoded)
+
+    async def _stay_connected(self) -> None:
+        down_logged = False
+        while True:
+            try:
+                reader, self._connection = await asyncio.open_unix_connection(str(self._socket_path))
+            except OSError:
+                if not down_logged:
+                    log.warning("ingestion writer unreachable at %s; answering 503", self._socket_path)
+                    down_logged = True
+                await asyncio.sleep(RECONNECT_S)
+                continue
+            log.info("connected to the ingestion writer")
+            down_logged = False
+            try:
+                await self._read_answers(reader)
+            finally:
+                connection, self._connection = self._connection, None
+                connection.close()
+                self._fail_sent()
+
+    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                batch, entries = await read_frame(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                log.warning("the ingestion writer went away; answering 503 until it is back")
+                return
+            futures = self._sent.pop(batch)
+            _settle(futures, decode_errors(entries, len(futures)))
+
+    def _fail_sent(self) -> None:
+        """Answer Unavailable for every record sent and not yet answered."""
+        sent, self._sent = self._sent, {}
+        for futures in sent.values():
+            _settle(futures, [Unavailable(WRITER_DOWN)] * len(futures))
+
+
+def _settle(futures: list[asyncio.Future[None]], errors: list[HeliographError | None]) -> None:
+    for future, error in zip(futures, errors, strict=True):
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
