@@ -5,7 +5,9 @@ Both servers get the same load from wrk: 32 keep-alive connections, 2 threads, e
 captured async-log body (helicone-helpers' manual logger, bench/data/) with session, path, user and
 property headers, after a short warm-up. Printed: requests/s, p50/p99 latency, non-2xx answers, the
 server's peak RSS, its CPU time per answered request, and the heliograph/baseline ratios.
-With --workers N both servers run N processes.
+With --workers N both servers run N processes, and --writers picks who commits heliograph's records
+(HELIOGRAPH_INGEST_WRITER): `shared,per-process` measures both, one after the other, in the same run.
+The CPU time counted is the whole server's: its supervisor, workers and shared writer.
 
 Then the durability check, for each backend: the requests stored for the measured run's organization
 (counted through the store once the server has stopped: rows in SQLite, de-duplicated rows in
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -106,9 +109,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--drain", type=int, default=3, help="seconds wrk waits for in-flight answers (default 3)"
     )
-    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
-        "--workers", type=int, default=1, help="server processes, for both servers (default 1)"
+        "--connections", default="32", help="comma-separated wrk connection counts, each a run (default 32)"
+    )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated server process counts, each a run, for both servers (default 1)",
+    )
+    parser.add_argument(
+        "--writers",
+        default="auto",
+        help="comma-separated HELIOGRAPH_INGEST_WRITER values to measure with --workers > 1: auto, shared, "
+        "per-process (default auto)",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sessions", type=int, default=1000, help="session ids rotated over (default 1000)")
@@ -121,15 +134,33 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.writers = [w.strip() for w in args.writers.split(",") if w.strip()]
+    args.connections = [int(c) for c in args.connections.split(",")]
+    args.workers = [int(w) for w in args.workers.split(",")]
+    if not set(args.writers) <= set(WRITERS):
+        parser.error(f"--writers takes {', '.join(WRITERS)}")
     if not set(args.backends) <= set(BACKENDS):
         parser.error(f"--backends takes {', '.join(BACKENDS)}")
     return args
 
 
-def run_wrk(server: Server, key: str, seconds: int, tag: str, args: argparse.Namespace) -> WrkResult:
+@dataclass(frozen=True)
+class Shape:
+    """One measured configuration: server processes and wrk connections."""
+
+    workers: int
+    connections: int
+
+    def __str__(self) -> str:
+        return f"{self.workers} process(es), {self.connections} connections"
+
+
+def run_wrk(
+    server: Server, key: str, seconds: int, tag: str, shape: Shape, args: argparse.Namespace
+) -> WrkResult:
     """`seconds` of load then a drain, all bounded; the result comes from the Lua done() hook."""
     argv = [
-        *("wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds + args.drain}s"),
+        *("wrk", f"-t{args.threads}", f"-c{shape.connections}", f"-d{seconds + args.drain}s"),
         *("--timeout", "30s", "-s", str(LUA_PATH), f"{server.base_url}/oai/v1/log"),
         *("--", str(args.body), key, str(args.sessions), tag, str(seconds)),
     ]
@@ -143,18 +174,18 @@ def run_wrk(server: Server, key: str, seconds: int, tag: str, args: argparse.Nam
     raise RuntimeError(f"wrk gave no result (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
-def load(server: Server, warmup_key: str, key: str, args: argparse.Namespace) -> Measured:
+def load(server: Server, warmup_key: str, key: str, shape: Shape, args: argparse.Namespace) -> Measured:
     """Warm up, then measure, sampling the server's RSS throughout."""
     console.print(f"{server.name}: warm-up {args.warmup}s, then {args.duration}s measured")
     with PeakRss(server.pid) as rss:
-        run_wrk(server, warmup_key, args.warmup, "warmup", args)
+        run_wrk(server, warmup_key, args.warmup, "warmup", shape, args)
         cpu_before = cpu_seconds(server.pid)
-        result = run_wrk(server, key, args.duration, "measured", args)
+        result = run_wrk(server, key, args.duration, "measured", shape, args)
         cpu = cpu_seconds(server.pid) - cpu_before
     return Measured(result, rss.peak_bytes, cpu / max(result.answered, 1))
 
 
-def bench_baseline(args: argparse.Namespace, workdir: Path) -> Measured:
+def bench_baseline(shape: Shape, args: argparse.Namespace, workdir: Path) -> Measured:
     def argv(port: int) -> list[str]:
         return [
             sys.executable,
@@ -162,25 +193,30 @@ def bench_baseline(args: argparse.Namespace, workdir: Path) -> Measured:
             "--port",
             str(port),
             "--workers",
-            str(args.workers),
+            str(shape.workers),
         ]
 
-    with running_server("baseline", argv, workdir) as server:
-        return load(server, "unused", "unused", args)
+    with running_server(f"baseline {shape.workers}w {shape.connections}c", argv, workdir) as server:
+        return load(server, "unused", "unused", shape, args)
 
 
-def bench_heliograph(args: argparse.Namespace, workdir: Path, backend: str) -> tuple[Measured, int]:
-    """The measured run on `backend`, and the requests its organization has once the server has stopped
-    (SIGTERM writes every queued record first)."""
+def bench_heliograph(
+    shape: Shape, args: argparse.Namespace, workdir: Path, backend: str, writer: str
+) -> tuple[Measured, int]:
+    """The measured run on `backend` with `writer` committing, and the requests its organization has
+    once the server has stopped (SIGTERM writes every queued record first)."""
+    os.environ["HELIOGRAPH_INGEST_WRITER"] = writer  # the server inherits it
+    workdir = workdir / f"{backend}-{writer}-{shape.workers}w-{shape.connections}c"  # a store of its own
+    workdir.mkdir()
     with _store_url(backend, workdir) as url:
         warmup_key = create_api_key(url, "bench-ingest-warmup")  # warm-up rows go to another organization
         key = create_api_key(url, "bench-ingest")
 
         def argv(port: int) -> list[str]:
-            return [*heliograph_argv(port, url), "--workers", str(args.workers)]
+            return [*heliograph_argv(port, url), "--workers", str(shape.workers)]
 
-        with running_server(f"heliograph on {backend}", argv, workdir) as server:
-            measured = load(server, warmup_key, key, args)
+        with running_server(f"heliograph on {backend}, {writer} writer", argv, workdir) as server:
+            measured = load(server, warmup_key, key, shape, args)
         return measured, asyncio.run(stored_requests(url, key))
 
 
@@ -196,6 +232,7 @@ def _store_url(backend: str, workdir: Path) -> Iterator[str]:
 
 
 BACKENDS = ("sqlite", "postgresql", "chdb")
+WRITERS = ("auto", "shared", "per-process")
 
 
 async def stored_requests(url: str, key: str) -> int:
@@ -210,10 +247,12 @@ async def stored_requests(url: str, key: str) -> int:
         await store.close()
 
 
-def report(baseline: Measured, heliograph: Measured, backend: str, args: argparse.Namespace) -> None:
+def report(
+    baseline: Measured, heliograph: Measured, run: str, shape: Shape, args: argparse.Namespace
+) -> None:
     b, h = baseline.result, heliograph.result
     print_table(
-        f"Ingestion on {backend}: {args.workers} server process(es), {args.connections} connections, "
+        f"Ingestion on {run}: {shape}, "
         f"{args.threads} wrk threads, "
         f"{args.duration}s after {args.warmup}s warm-up",
         ("", "baseline", "heliograph", "heliograph/baseline"),
@@ -267,12 +306,46 @@ def main() -> None:
     print_context("Ingestion benchmark")
     if shutil.which("wrk") is None:
         fail("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
+    shapes = [Shape(workers, connections) for connections in args.connections for workers in args.workers]
+    runs: dict[tuple[Shape, str], tuple[Measured, Measured, int]] = {}
     with tempfile.TemporaryDirectory(prefix="heliograph-bench-ingest-") as tmp:
-        baseline = bench_baseline(args, Path(tmp))
-        runs = {backend: bench_heliograph(args, Path(tmp), backend) for backend in args.backends}
-    for backend, (heliograph, rows) in runs.items():
-        report(baseline, heliograph, backend, args)
+        for shape in shapes:
+            baseline = bench_baseline(shape, args, Path(tmp))
+            for backend in args.backends:
+                for writer in args.writers if shape.workers > 1 else ["auto"]:
+                    run = f"{backend}, {writer} writer" if shape.workers > 1 else backend
+                    runs[shape, run] = (baseline, *bench_heliograph(shape, args, Path(tmp), backend, writer))
+    for (shape, run), (baseline, heliograph, rows) in runs.items():
+        report(baseline, heliograph, run, shape, args)
         check_durability(heliograph.result, rows)
+    summarise(runs)
+
+
+def summarise(runs: dict[tuple[Shape, str], tuple[Measured, Measured, int]]) -> None:
+    """Every run in one table: its rate, CPU per request, and its rate against its baseline and against
+    the same backend with one process at the same connections."""
+    one_process = {
+        (shape.connections, run): heliograph.result.rps
+        for (shape, run), (_, heliograph, _) in runs.items()
+        if shape.workers == 1
+    }
+    rows = []
+    for (shape, run), (baseline, heliograph, _) in runs.items():
+        single = one_process.get((shape.connections, run.split(",")[0]))
+        rows.append(
+            (
+                f"{run}, {shape}",
+                f"{heliograph.result.rps:,.0f}",
+                _us(heliograph.cpu_per_request),
+                ratio(heliograph.result.rps, baseline.result.rps),
+                "" if single is None else ratio(heliograph.result.rps, single),
+            )
+        )
+    print_table(
+        "Summary",
+        ("run", "requests/s", "CPU per request", "of baseline", "of 1 process"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class IngestPipeline(RecordSubmitter):
         self._writer: asyncio.Task[None] | None = None
         self._fault: str | None = None  # why the last batch failed, while new records are refused
         self._refuse_until = 0.0
+        self.transactions = 0  # batches committed
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._run(), name="heliograph-ingest-writer")
@@ -69,18 +70,26 @@ class IngestPipeline(RecordSubmitter):
         return self._queue.qsize()
 
     async def submit_each(self, records: list[RequestRecord]) -> list[HeliographError | None]:
+        return await settled(self.take(records))
+
+    def take(self, records: list[RequestRecord]) -> list[asyncio.Future[None]]:
+        """Queue all of `records` or raise Unavailable; a future for each, settled once it is committed.
+
+        For callers that settle many records without a task each (the shared writer); others await
+        `submit_each`.
+        """
         if self._writer is None:
             raise Unavailable("Ingestion is not running; retry shortly")
-        loop = asyncio.get_running_loop()
+        loop = self._writer.get_loop()
         if self._fault is not None and loop.time() < self._refuse_until:
             raise Unavailable(self._fault)
         if self._queue.maxsize - self._queue.qsize() < len(records):
             raise Unavailable("Ingestion queue is full; retry shortly")
         futures: list[asyncio.Future[None]] = []
-        for record in records:  # no await in this loop: nothing else can take the free places meanwhile
+        for record in records:
             futures.append(loop.create_future())
             self._queue.put_nowait((record, futures[-1]))
-        return await settled(futures)
+        return futures
 
     async def _run(self) -> None:
         stopping = False
@@ -124,6 +133,7 @@ class IngestPipeline(RecordSubmitter):
             return None
         self._fault = None
         self.committed += len(batch)
+        self.transactions += 1
         _settle(batch, None)
         return None
 

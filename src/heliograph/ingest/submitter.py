@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from heliograph.domain.records import RequestRecord
 from heliograph.errors import HeliographError, Unavailable
 
-__all__ = ["RETRY_FOR_S", "RecordSubmitter", "raise_first"]
+__all__ = ["RETRY_FOR_S", "RecordSubmitter", "error_of", "raise_first", "settled"]
 
 # Backoff for submit_with_retry: 0.25 s doubling to 4 s, for at most 15 s per record (which also
 # bounds how long a graceful shutdown waits for gateway records during a database outage).
@@ -94,12 +94,19 @@ def raise_first(errors: list[HeliographError | None]) -> None:
 
 async def settled(futures: list[asyncio.Future[None]]) -> list[HeliographError | None]:
     """Wait for every future; each one's error (a HeliographError), or None where it succeeded."""
+    if len(futures) == 1:  # the common case (one logged call), without asyncio.wait's own waiter
+        try:
+            await futures[0]
+        except HeliographError as error:
+            return [error]
+        return [None]
     if futures:
         await asyncio.wait(futures)
-    return [_error_of(future) for future in futures]
+    return [error_of(future) for future in futures]
 
 
-def _error_of(future: asyncio.Future[None]) -> HeliographError | None:
+def error_of(future: asyncio.Future[None]) -> HeliographError | None:
+    """A settled future's HeliographError, or None if it succeeded; any other exception is raised."""
     error = future.exception()
     if error is None or isinstance(error, HeliographError):
         return error

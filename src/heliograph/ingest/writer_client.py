@@ -13,20 +13,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from heliograph.domain.records import RequestRecord
 from heliograph.errors import HeliographError, StorageFault, Unavailable
 from heliograph.ingest.submitter import RecordSubmitter, settled
-from heliograph.ingest.writer_frames import decode_errors, encode_record, read_frame, records_frame
+from heliograph.ingest.writer_frames import FrameProtocol, decode_errors, encode_record, records_frame
 
 __all__ = ["RECONNECT_S", "SharedWriterClient"]
 
 log = logging.getLogger(__name__)
 
 RECONNECT_S = 0.1
+# Longest `stop` waits for the writer to answer what was sent (it answers every batch, unless wedged);
+# what is still unanswered then is answered 503 as the connection closes.
+STOP_BOUND_S = 30.0
 WRITER_DOWN = "The ingestion writer is unavailable; retry shortly"
 # A batch is cut at this many bytes (a record larger than that travels alone).
 BATCH_BYTES = 8 * 1024 * 1024
@@ -40,7 +45,7 @@ class SharedWriterClient(RecordSubmitter):
         super().__init__(queue_size=queue_size)
         self._socket_path = socket_path
         self._queue_size = queue_size
-        self._connection: asyncio.StreamWriter | None = None
+        self._connection: _Answers | None = None
         self._connector: asyncio.Task[None] | None = None
         self._unsent: list[_Item] = []
         self._sent: dict[int, list[asyncio.Future[None]]] = {}
@@ -52,13 +57,15 @@ class SharedWriterClient(RecordSubmitter):
         self._connector = asyncio.create_task(self._stay_connected(), name="heliograph-writer-client")
 
     async def stop(self) -> None:
-        """Wait until every record taken is answered, then disconnect."""
+        """Wait until every record taken is answered (at most STOP_BOUND_S), then disconnect."""
         if self._connector is None:
             return
         connector, self._connector = self._connector, None  # take no new records
-        while self._outstanding:
-            self._drained.clear()
-            await self._drained.wait()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_BOUND_S):
+                while self._outstanding:
+                    self._drained.clear()
+                    await self._drained.wait()
         connector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await connector
@@ -74,7 +81,7 @@ class SharedWriterClient(RecordSubmitter):
             raise Unavailable(WRITER_DOWN)
         if self._queue_size - self._outstanding < len(records):
             raise Unavailable("Ingestion queue is full; retry shortly")
-        loop = asyncio.get_running_loop()
+        loop = self._connector.get_loop()
         if not self._unsent:
             loop.call_soon(self._send)
         futures = [loop.create_future() for _ in records]
@@ -86,7 +93,7 @@ class SharedWriterClient(RecordSubmitter):
 
     def _count(self, future: asyncio.Future[None]) -> None:
         self._outstanding -= 1
-        if future.exception() is None:
+        if not future.cancelled() and future.exception() is None:
             self.committed += 1
         else:
             self.failed += 1
@@ -107,7 +114,7 @@ class SharedWriterClient(RecordSubmitter):
             try:
                 data = encode_record(record)
             except orjson.JSONEncodeError:
-                future.set_exception(StorageFault("The database refused this request; it was not stored"))
+                _settle([future], [StorageFault("The database refused this request; it was not stored")])
                 continue
             if encoded and size + len(data) > BATCH_BYTES:
                 connection.write(self._batch(encoded, futures))
@@ -124,10 +131,13 @@ class SharedWriterClient(RecordSubmitter):
         return records_frame(self._next_batch, encoded)
 
     async def _stay_connected(self) -> None:
+        loop = asyncio.get_running_loop()
         down_logged = False
         while True:
             try:
-                reader, self._connection = await asyncio.open_unix_connection(str(self._socket_path))
+                _, connection = await loop.create_unix_connection(
+                    lambda: _Answers(self._answered), str(self._socket_path)
+                )
             except OSError:
                 if not down_logged:
                     log.warning("ingestion writer unreachable at %s; answering 503", self._socket_path)
@@ -136,22 +146,18 @@ class SharedWriterClient(RecordSubmitter):
                 continue
             log.info("connected to the ingestion writer")
             down_logged = False
+            self._connection = connection
             try:
-                await self._read_answers(reader)
+                await connection.lost.wait()
+                log.warning("the ingestion writer went away; answering 503 until it is back")
             finally:
-                connection, self._connection = self._connection, None
+                self._connection = None
                 connection.close()
                 self._fail_sent()
 
-    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                batch, entries = await read_frame(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                log.warning("the ingestion writer went away; answering 503 until it is back")
-                return
-            futures = self._sent.pop(batch)
-            _settle(futures, decode_errors(entries, len(futures)))
+    def _answered(self, batch: int, entries: list[list[Any] | None] | None) -> None:
+        futures = self._sent.pop(batch)
+        _settle(futures, decode_errors(entries, len(futures)))
 
     def _fail_sent(self) -> None:
         """Answer Unavailable for every record sent and not yet answered."""
@@ -160,8 +166,26 @@ class SharedWriterClient(RecordSubmitter):
             _settle(futures, [Unavailable(WRITER_DOWN)] * len(futures))
 
 
+class _Answers(FrameProtocol):
+    """The client's end of the connection: each answer frame goes to `answered`."""
+
+    def __init__(self, answered: Callable[[int, list[list[Any] | None] | None], None]) -> None:
+        super().__init__()
+        self._answered = answered
+        self.lost = asyncio.Event()
+
+    def frame_received(self, payload: Any) -> None:
+        batch, entries = payload
+        self._answered(batch, entries)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.set()
+
+
 def _settle(futures: list[asyncio.Future[None]], errors: list[HeliographError | None]) -> None:
     for future, error in zip(futures, errors, strict=True):
+        if future.done():  # its caller was cancelled; the record is committed (or not) regardless
+            continue
         if error is None:
             future.set_result(None)
         else:

@@ -19,12 +19,15 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from heliograph.config import Settings
 from heliograph.errors import HeliographError
 from heliograph.ingest.pipeline import IngestPipeline
-from heliograph.ingest.writer_frames import decode_records, encode_errors, read_frame
+from heliograph.ingest.submitter import error_of
+from heliograph.ingest.writer_frames import FrameProtocol, decode_records, encode_errors
 from heliograph.storage import open_store
 
 __all__ = ["DRAIN_BOUND_S", "serve_writer"]
@@ -44,61 +47,78 @@ async def serve_writer(settings: Settings, socket_path: Path) -> None:
         store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
     )
     pipeline.start()
-    connections: set[asyncio.Task[None]] = set()
+    connections: set[WorkerConnection] = set()
 
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        connections.add(task)
-        try:
-            await _serve_connection(pipeline, reader, writer)
-        finally:
-            connections.discard(task)
+    def connected() -> WorkerConnection:
+        connection = WorkerConnection(pipeline, connections.discard)
+        connections.add(connection)
+        return connection
 
     socket_path.unlink(missing_ok=True)  # left by a writer that was killed
-    server = await asyncio.start_unix_server(on_connect, path=str(socket_path))
+    server = await asyncio.get_running_loop().create_unix_server(connected, path=str(socket_path))
     log.info("writer %s taking records on %s", settings.database_url.split(":", 1)[0], socket_path)
     await _stop_requested()
     server.close()
     log.info("writer draining %d connection(s)", len(connections))
     if connections:
-        await asyncio.wait(connections, timeout=DRAIN_BOUND_S)
+        await asyncio.wait([asyncio.create_task(c.closed.wait()) for c in connections], timeout=DRAIN_BOUND_S)
     await pipeline.stop()
     await store.close()
-    log.info("writer stopped: %d committed, %d failed", pipeline.committed, pipeline.failed)
+    log.info(
+        "writer stopped: %d committed in %d transactions, %d failed",
+        pipeline.committed,
+        pipeline.transactions,
+        pipeline.failed,
+    )
 
 
-async def _serve_connection(
-    pipeline: IngestPipeline, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    """Answer every batch the worker sends, each as soon as it is settled, until it disconnects."""
-    answering: set[asyncio.Task[None]] = set()
-    try:
-        while True:
-            try:
-                batch, fields = await read_frame(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                break
-            task = asyncio.create_task(_answer(pipeline, writer, batch, fields))
-            answering.add(task)
-            task.add_done_callback(answering.discard)
-        if answering:  # the worker went away: its batches still commit, unanswered
-            await asyncio.wait(answering)
-    finally:
-        writer.close()
+class WorkerConnection(FrameProtocol):
+    """One worker's connection: each batch it sends is queued whole, and answered as its last record
+    settles, with no task or waiter of its own (the profile of a loaded writer had those, and a
+    coroutine reading each frame, as its largest costs). `closed` is set once the worker has gone and
+    every batch it sent is settled."""
 
+    def __init__(self, pipeline: IngestPipeline, forget: Callable[[WorkerConnection], None]) -> None:
+        super().__init__()
+        self._pipeline = pipeline
+        self._forget = forget
+        self._pending = 0
+        self._gone = False
+        self.closed = asyncio.Event()
 
-async def _answer(
-    pipeline: IngestPipeline, writer: asyncio.StreamWriter, batch: int, fields: list[dict[str, object]]
-) -> None:
-    records = decode_records(fields)
-    errors: list[HeliographError | None]
-    try:
-        errors = await pipeline.submit_each(records)
-    except HeliographError as exc:  # not taken at all: queue full, or the database just found down
-        errors = [exc] * len(records)
-    if not writer.is_closing():
-        writer.write(encode_errors(batch, errors))
+    def frame_received(self, payload: Any) -> None:
+        batch, fields = payload
+        records = decode_records(fields)
+        try:
+            futures = self._pipeline.take(records)
+        except HeliographError as exc:  # not taken at all: queue full, or the database just found down
+            self.send(encode_errors(batch, [exc] * len(records)))
+            return
+        left = len(futures)
+        if not left:
+            self.send(encode_errors(batch, []))
+            return
+
+        def one_settled(_: asyncio.Future[None]) -> None:
+            nonlocal left
+            left -= 1
+            if not left:
+                self.send(encode_errors(batch, [error_of(future) for future in futures]))
+                self._pending -= 1
+                self._close_if_done()
+
+        self._pending += 1
+        for future in futures:
+            future.add_done_callback(one_settled)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._gone = True  # its batches still commit, unanswered
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self._gone and not self._pending:
+            self._forget(self)
+            self.closed.set()
 
 
 async def _stop_requested() -> None:
@@ -121,7 +141,13 @@ def main() -> None:
     settings = Settings()
     logging.basicConfig(format="%(levelname)s:     [writer] %(message)s", stream=sys.stderr)
     logging.getLogger("heliograph").setLevel(settings.log_level.upper())
-    asyncio.run(serve_writer(settings, Path(sys.argv[1])))
+    writing = serve_writer(settings, Path(sys.argv[1]))
+    try:  # the event loop uvicorn runs the workers on, where installed (uvicorn[standard])
+        import uvloop
+    except ImportError:
+        asyncio.run(writing)
+        return
+    uvloop.run(writing)
 
 
 if __name__ == "__main__":

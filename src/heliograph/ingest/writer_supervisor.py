@@ -3,7 +3,8 @@
 `shared_writer(settings)` starts `ingest.writer_service` on a socket in a private directory (mode 0700:
 only this user's processes can connect), waits until it takes connections, and yields the socket's
 path for the workers. A thread watches the process and starts a new one, after RESTART_DELAY_S, if it
-exits; meanwhile the workers answer 503. On leaving (the workers have stopped), the writer is sent
+dies (exits with a status other than 0: it exits 0 only after a drain); meanwhile the workers answer
+503. On leaving (the workers have stopped), the writer is sent
 SIGTERM and has DRAIN_BOUND_S to commit what it holds.
 """
 
@@ -109,6 +110,8 @@ class WriterSupervisor:
             process = self._process
             assert process is not None
             status = process.wait()
+            if status == 0:  # it drained and stopped on a signal of its own (SIGTERM to the whole group)
+                return
             if self._stopping.wait(RESTART_DELAY_S):
                 return
             with self._lock:
