@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         "auto",
         description="With more than one worker: `shared` runs one writer process that commits every "
         "worker's records (one group commit, one warm SQLite cache); `per-process` has each worker commit "
-        "its own. `auto` is `shared` on SQLite and ClickHouse, `per-process` on PostgreSQL.",
+        "its own. `auto` is `shared` on SQLite, `per-process` on PostgreSQL (faster there, by "
+        "bench/ingest.py) and ClickHouse (where a worker's reads wait for the rollups of its own writes).",
     )
     ingest_writer_socket: str | None = Field(
         None,
@@ -159,7 +160,7 @@ class Settings(BaseSettings):
         """Whether `serve` runs one writer process for its workers (see `ingest_writer`)."""
         if self.workers == 1 or self.ingest_writer == "per-process":
             return False
-        return self.ingest_writer == "shared" or not self.database_url.startswith("postgres")
+        return self.ingest_writer == "shared" or self.database_url.startswith("sqlite")
 
     def feedback_origin_list(self) -> list[str]:
         """The origins allowed to send feedback with a link; `["*"]` for any."""

@@ -9,8 +9,10 @@ from contextlib import closing
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dashboard.dashboard_support import signed_in
+from heliograph.config import Settings
 from ingest_support import stored_row_count
 from support import new_tenant, query_body, session_headers, start_server, stop_server
 
@@ -82,3 +84,19 @@ def test_serve_gathers_sqlite_planner_statistics_for_a_store_that_has_none(tmp_p
 
 
 _SESSION_STATISTICS = "SELECT stat FROM sqlite_stat1 WHERE tbl = 'sessions'"
+
+
+@pytest.mark.parametrize(
+    ("url", "writer", "workers", "shared"),
+    [
+        ("sqlite:///x.db", "auto", 2, True),
+        ("sqlite:///x.db", "auto", 1, False),  # one process commits its own
+        ("sqlite:///x.db", "per-process", 2, False),
+        ("postgresql://u@h/db", "auto", 2, False),  # per-process writers measured faster there
+        ("postgresql://u@h/db", "shared", 2, True),
+        ("clickhouse://u:p@h:8123/db", "auto", 2, False),  # reads wait for their own process's rollups
+    ],
+)
+def test_who_commits_for_several_workers(url: str, writer: str, workers: int, shared: bool) -> None:
+    settings = Settings(database_url=url, ingest_writer=writer, workers=workers)
+    assert settings.shares_a_writer() is shared

@@ -71,6 +71,10 @@ class SharedWriterClient(RecordSubmitter):
             await connector
 
     @property
+    def connected(self) -> bool:
+        return self._connection is not None
+
+    @property
     def queued(self) -> int:
         return self._outstanding
 

@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,8 @@ DRAIN_BOUND_S = 40.0
 STDIN = 0
 
 
-async def serve_writer(settings: Settings, socket_path: Path) -> None:
-    """Take records on `socket_path` and commit them until asked to stop; then drain."""
+async def serve_writer(settings: Settings, socket_path: Path, stop_requested: Awaitable[object]) -> None:
+    """Take records on `socket_path` and commit them until `stop_requested` is done; then drain."""
     store = open_store(settings.database_url)
     pipeline = IngestPipeline(
         store, queue_size=settings.ingest_queue_size, batch_size=settings.ingest_batch_size
@@ -57,7 +57,7 @@ async def serve_writer(settings: Settings, socket_path: Path) -> None:
     socket_path.unlink(missing_ok=True)  # left by a writer that was killed
     server = await asyncio.get_running_loop().create_unix_server(connected, path=str(socket_path))
     log.info("writer %s taking records on %s", settings.database_url.split(":", 1)[0], socket_path)
-    await _stop_requested()
+    await stop_requested
     server.close()
     log.info("writer draining %d connection(s)", len(connections))
     if connections:
@@ -141,7 +141,7 @@ def main() -> None:
     settings = Settings()
     logging.basicConfig(format="%(levelname)s:     [writer] %(message)s", stream=sys.stderr)
     logging.getLogger("heliograph").setLevel(settings.log_level.upper())
-    writing = serve_writer(settings, Path(sys.argv[1]))
+    writing = serve_writer(settings, Path(sys.argv[1]), _stop_requested())
     try:  # the event loop uvicorn runs the workers on, where installed (uvicorn[standard])
         import uvloop
     except ImportError:
