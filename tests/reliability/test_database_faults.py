@@ -66,11 +66,17 @@ def outage(empty_database_url: str) -> Iterator[Outage]:
             )
 
 
-@pytest.fixture
-def outage_server(outage: Outage, fake_upstream: str, tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(params=["1", "2"], ids=["1-worker", "2-workers"])
+def outage_server(
+    request: pytest.FixtureRequest, outage: Outage, fake_upstream: str, tmp_path: Path
+) -> Iterator[Server]:
+    """The server, with one process or two (on SQLite, two share one writer process: it is the one
+    that finds the database locked, and its workers answer 503 for it)."""
     server = start_server(
         outage.server_url,
         tmp_path / "server.log",
+        "--workers",
+        request.param,
         "--openai-base-url",
         f"{fake_upstream}/v1",
         "--anthropic-base-url",
