@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from heliograph.testing.chaos import Load, check_stored, drive
+from heliograph.testing.chaos import Load, check_stored, load_around
 from support import Server, new_tenant, start_server, stop_server
 
 KILL_ROUNDS = 3
@@ -32,20 +32,6 @@ def _start(database_url: str, fake_upstream: str, log_path: Path) -> Server:
         "--anthropic-base-url",
         fake_upstream,
     )
-
-
-def _load_then(server: Server, load: Load, action: Callable[[Server], None]) -> None:
-    """Run the clients against `server`, do `action` to it mid-load, and stop the clients after."""
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        clients = asyncio.create_task(drive(server.base_url, load, stop, clients=CLIENTS))
-        await asyncio.sleep(LOAD_SECONDS)
-        await asyncio.to_thread(action, server)
-        stop.set()
-        await clients
-
-    asyncio.run(run())
 
 
 def _sigkill(server: Server) -> None:
@@ -68,7 +54,9 @@ def test_sigkill_mid_load_loses_no_acknowledged_request_and_leaves_none_partial(
     load = Load(run="crash", key=tenant.key)
     try:
         for _ in range(KILL_ROUNDS):
-            _load_then(server, load, _sigkill)
+            load_around(
+                server.base_url, load, partial(_sigkill, server), clients=CLIENTS, before_s=LOAD_SECONDS
+            )
             assert server.os_process.returncode == -signal.SIGKILL
             server = _start(empty_database_url, fake_upstream, tmp_path / "server.log")
     finally:
@@ -91,7 +79,7 @@ def test_sigterm_mid_load_answers_in_flight_calls_stores_them_all_and_exits_zero
     org_id = tenant.org_id
     load = Load(run="drain", key=tenant.key)
     try:
-        _load_then(server, load, _sigterm)
+        load_around(server.base_url, load, partial(_sigterm, server), clients=CLIENTS, before_s=LOAD_SECONDS)
     finally:
         stop_server(server)
 

@@ -14,13 +14,14 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from heliograph.testing.chaos import Load, check_stored, drive
+from heliograph.testing.chaos import Load, check_stored, load_around
 from support import Server, new_tenant, start_server, stop_server
 
 LOAD_SECONDS = 1.5  # how long clients run before and after the kill; not a timing assertion
@@ -76,19 +77,16 @@ def _kill_server(server: Server) -> None:
     server.os_process.wait()
 
 
-def _load_around(server: Server, load: Load, action: Callable[[Server], None]) -> None:
-    """Run the clients against `server` for LOAD_SECONDS, do `action` to it, and run them as long again."""
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        clients = asyncio.create_task(drive(server.base_url, load, stop, clients=CLIENTS))
-        await asyncio.sleep(LOAD_SECONDS)
-        await asyncio.to_thread(action, server)
-        await asyncio.sleep(LOAD_SECONDS)
-        stop.set()
-        await clients
-
-    asyncio.run(run())
+def _around(server: Server, load: Load, action: Callable[[Server], None]) -> None:
+    """The load for LOAD_SECONDS before `action` is done to the server and as long after."""
+    load_around(
+        server.base_url,
+        load,
+        partial(action, server),
+        clients=CLIENTS,
+        before_s=LOAD_SECONDS,
+        after_s=LOAD_SECONDS,
+    )
 
 
 def _logs_again(server: Server, load: Load) -> bool:
@@ -129,7 +127,7 @@ def test_sigkill_of_a_worker_the_writer_or_the_server_loses_no_acknowledged_requ
     load = Load(run="crash", key=tenant.key)
     kill = {"worker": _kill_worker, "writer": _kill_writer, "server": _kill_server}[victim]
     try:
-        _load_around(server, load, kill)
+        _around(server, load, kill)
         if victim == "server":
             assert server.os_process.returncode == -signal.SIGKILL
             server = _start(empty_database_url, fake_upstream, tmp_path / "server.log", writer)
@@ -165,7 +163,7 @@ def test_sigterm_mid_load_drains_every_worker_and_the_writer_and_exits_zero(
         server.os_process.wait(timeout=STOP_BOUND_S)
 
     try:
-        _load_around(server, load, sigterm)
+        _around(server, load, sigterm)
     finally:
         stop_server(server)
 

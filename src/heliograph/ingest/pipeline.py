@@ -24,7 +24,7 @@ from typing import Final
 from heliograph.domain.records import RequestRecord
 from heliograph.domain.store import Store
 from heliograph.errors import HeliographError, StorageFault, Unavailable
-from heliograph.ingest.submitter import RecordSubmitter, settled
+from heliograph.ingest.submitter import RecordSubmitter, settle, settled
 
 __all__ = ["IngestPipeline"]
 
@@ -154,9 +154,4 @@ class IngestPipeline(RecordSubmitter):
 
 def _settle(batch: list[_Item], error: Exception | None) -> None:
     for _, future in batch:
-        if future.done():  # the caller went away; the record is committed (or not) regardless
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
+        settle(future, error)

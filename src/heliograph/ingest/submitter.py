@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from heliograph.domain.records import RequestRecord
 from heliograph.errors import HeliographError, Unavailable
 
-__all__ = ["RETRY_FOR_S", "RecordSubmitter", "error_of", "raise_first", "settled"]
+__all__ = ["RETRY_FOR_S", "RecordSubmitter", "error_of", "raise_first", "settle", "settled"]
 
 # Backoff for submit_with_retry: 0.25 s doubling to 4 s, for at most 15 s per record (which also
 # bounds how long a graceful shutdown waits for gateway records during a database outage).
@@ -83,6 +83,17 @@ class RecordSubmitter(ABC):
             finally:
                 self.retrying -= 1
             delay = min(delay * 2, RETRY_MAX_DELAY_S)
+
+
+def settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    """Give `future` its outcome, unless its caller was cancelled (the record is committed, or not,
+    regardless)."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def raise_first(errors: list[HeliographError | None]) -> None:

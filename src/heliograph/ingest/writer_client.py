@@ -21,7 +21,7 @@ import orjson
 
 from heliograph.domain.records import RequestRecord
 from heliograph.errors import HeliographError, StorageFault, Unavailable
-from heliograph.ingest.submitter import RecordSubmitter, settled
+from heliograph.ingest.submitter import RecordSubmitter, settle, settled
 from heliograph.ingest.writer_frames import FrameProtocol, decode_errors, encode_record, records_frame
 
 __all__ = ["RECONNECT_S", "SharedWriterClient"]
@@ -188,9 +188,4 @@ class _Answers(FrameProtocol):
 
 def _settle(futures: list[asyncio.Future[None]], errors: list[HeliographError | None]) -> None:
     for future, error in zip(futures, errors, strict=True):
-        if future.done():  # its caller was cancelled; the record is committed (or not) regardless
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
+        settle(future, error)

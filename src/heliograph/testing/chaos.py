@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +38,7 @@ __all__ = [
     "check_stored",
     "drive",
     "holding_sqlite_lock",
+    "load_around",
 ]
 
 # What the fake upstream answers every chat completion with (heliograph.testing.fake_upstream).
@@ -169,6 +170,29 @@ async def drive(
                     load.timeline.append((sent, time.monotonic(), response.status_code))
 
     await asyncio.gather(*(client_loop() for _ in range(clients)))
+
+
+def load_around(
+    base_url: str,
+    load: Load,
+    action: Callable[[], None],
+    *,
+    clients: int,
+    before_s: float,
+    after_s: float = 0,
+) -> None:
+    """Drive `clients` against the server for `before_s`, do `action` (in a thread), drive `after_s` more."""
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        driving = asyncio.create_task(drive(base_url, load, stop, clients=clients))
+        await asyncio.sleep(before_s)
+        await asyncio.to_thread(action)
+        await asyncio.sleep(after_s)
+        stop.set()
+        await driving
+
+    asyncio.run(run())
 
 
 # -- checking what was stored ------------------------------------------------------------------
