@@ -58,10 +58,6 @@ class WriterSupervisor:
         self._lock = threading.Lock()
         self._watcher = threading.Thread(target=self._watch, name="heliograph-writer-watch", daemon=True)
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
     def start(self) -> None:
         """Start the writer and wait until it takes connections; raise RuntimeError if it cannot."""
         self._spawn()
